@@ -82,6 +82,7 @@ class Folders:
     temp_dir: Path
     user_dir: Path
     model_dirs: dict[str, list[Path]] = field(default_factory=dict)
+    extensions: dict[str, frozenset[str]] = field(default_factory=lambda: dict(FOLDER_EXTENSIONS))
 
     @classmethod
     def default(cls, base_dir: Path | str | None = None, **dirs) -> "Folders":
@@ -104,9 +105,11 @@ class Folders:
     def dirs(self, folder: str) -> list[Path]:
         return list(self.model_dirs.get(canonical_folder(folder), []))
 
-    def add_dir(self, folder: str, path: Path | str, first: bool = False) -> None:
+    def add_dir(self, folder: str, path: Path | str, first: bool = False, extensions=None) -> None:
         """Add a directory to a model folder (extra_model_paths.yaml, custom packs)."""
         folder = canonical_folder(folder)
+        if extensions is not None:
+            self.extensions[folder] = frozenset(extensions)
         dirs = self.model_dirs.setdefault(folder, [])
         path = Path(path)
         if path in dirs:
@@ -119,7 +122,7 @@ class Folders:
     def list_files(self, folder: str) -> list[str]:
         """Every model in the folder, recursively, as sorted relative posix names."""
         folder = canonical_folder(folder)
-        extensions = FOLDER_EXTENSIONS.get(folder, MODEL_EXTENSIONS)
+        extensions = self.extensions.get(folder, MODEL_EXTENSIONS)
         names: set[str] = set()
         for root in self.dirs(folder):
             if root.is_dir():

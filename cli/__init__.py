@@ -1,0 +1,1 @@
+"""Command-line entry points behind server.py: flags, start-up, the headless runner."""

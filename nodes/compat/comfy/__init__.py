@@ -1,0 +1,1 @@
+"""A small stand-in for ComfyUI's `comfy` package (see nodes/compat/README.md)."""
