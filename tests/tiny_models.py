@@ -12,7 +12,8 @@ round trip checks the loader.
 
 Attention heads are not visible in weight shapes, so the tiny UNets follow the
 loader's rule (engine/detect.py): SD1 uses 8 heads per block; SD2 and SDXL use
-64-channel heads, at least one head per block (so 1 head at 32 and 64 channels).
+64-channel heads, 8-channel heads below 64 channels (so 4 heads at 32, 1 at 64).
+Text encoders likewise: 64-wide heads, 8-wide below 64 (4 heads at hidden 32).
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def unet_config(arch: str = "sd1", in_channels: int = 4) -> dict:
             down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
             cross_attention_dim=CLIP_HIDDEN,
-            attention_head_dim=(1, 1),
+            attention_head_dim=(4, 1),
             use_linear_projection=True,
         )
     if arch == "sdxl":
@@ -67,7 +68,7 @@ def unet_config(arch: str = "sd1", in_channels: int = 4) -> dict:
             down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
             up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
             cross_attention_dim=2 * CLIP_HIDDEN,
-            attention_head_dim=(1, 1),
+            attention_head_dim=(4, 1),
             use_linear_projection=True,
             transformer_layers_per_block=(1, 2),
             addition_embed_type="text_time",
@@ -124,11 +125,14 @@ def tiny_clip_text(hidden: int = CLIP_HIDDEN, projection_dim=None, hidden_act: s
         return cls(config).eval()
 
 
-def tiny_tokenizer():
-    """The real CLIP BPE tokenizer (shipped by engine.text), 77 tokens."""
-    from engine.text.tokenizer import clip_tokenizer
+def tiny_tokenizer(pad_token: str | None = None):
+    """The real CLIP BPE tokenizer (shipped by engine.text), 77 tokens.
 
-    return clip_tokenizer()
+    pad_token="!" gives the OpenCLIP (SD2, SDXL second encoder) variant.
+    """
+    from engine.text.tokenizer import clip_tokenizer, openclip_tokenizer
+
+    return openclip_tokenizer() if pad_token == "!" else clip_tokenizer()
 
 
 def tiny_sd_components(arch: str = "sd1", in_channels: int = 4) -> dict:
@@ -141,21 +145,19 @@ def tiny_sd_components(arch: str = "sd1", in_channels: int = 4) -> dict:
         components["text_encoder"] = tiny_clip_text(hidden_act="gelu", seed=2)
     else:
         components["text_encoder"] = tiny_clip_text(seed=2)
-    try:
-        tokenizer = tiny_tokenizer()
-    except ImportError:  # engine.text not there yet: no tokenizer in the folder
-        tokenizer = None
-    if tokenizer is not None:
-        components["tokenizer"] = tokenizer
-        if arch == "sdxl":
-            components["tokenizer_2"] = tiny_tokenizer()
+    components["tokenizer"] = tiny_tokenizer("!" if arch == "sd2" else None)
+    if arch == "sdxl":
+        components["tokenizer_2"] = tiny_tokenizer("!")
     return components
 
 
 # ---------------------------------------------------------------- savers
 
-def save_diffusers_folder(components: dict, directory) -> Path:
-    """Write a diffusers pipeline folder: model_index.json plus one subfolder each."""
+def save_diffusers_folder(components: dict, directory, prediction_type: str = "epsilon") -> Path:
+    """Write a diffusers pipeline folder: model_index.json plus one subfolder each.
+
+    The scheduler config carries the prediction type, as in real SD2-768 folders.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     is_xl = "text_encoder_2" in components
@@ -167,6 +169,17 @@ def save_diffusers_folder(components: dict, directory) -> Path:
         module.save_pretrained(directory / name)
         library = "diffusers" if name in ("unet", "vae") else "transformers"
         index[name] = [library, type(module).__name__]
+    scheduler = {
+        "_class_name": "EulerDiscreteScheduler",
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "num_train_timesteps": 1000,
+        "prediction_type": prediction_type,
+    }
+    (directory / "scheduler").mkdir(exist_ok=True)
+    (directory / "scheduler" / "scheduler_config.json").write_text(json.dumps(scheduler, indent=2))
+    index["scheduler"] = ["diffusers", "EulerDiscreteScheduler"]
     (directory / "model_index.json").write_text(json.dumps(index, indent=2))
     return directory
 
