@@ -1,0 +1,136 @@
+"""Sigma schedules by ComfyUI scheduler name.
+
+Each function returns `steps + 1` descending float32 sigmas ending in 0.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from engine.sampling.discrete import DiscreteSchedule
+from engine.sampling.names import check_scheduler_name
+
+
+def _with_zero(sigmas) -> torch.Tensor:
+    sigmas = torch.as_tensor(sigmas, dtype=torch.float32).reshape(-1)
+    return torch.cat([sigmas, sigmas.new_zeros(1)])
+
+
+def normal(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    last = len(schedule.sigmas) - 1
+    timesteps = torch.linspace(last, 0, steps, dtype=torch.float64)
+    return _with_zero(schedule.sigma(timesteps))
+
+
+def sgm_uniform(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    last = len(schedule.sigmas) - 1
+    timesteps = torch.linspace(last, 0, steps + 1, dtype=torch.float64)[:-1]
+    return _with_zero(schedule.sigma(timesteps))
+
+
+def simple(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    table = schedule.sigmas
+    stride = len(table) / steps
+    return _with_zero([float(table[-(1 + int(i * stride))]) for i in range(steps)])
+
+
+def ddim_uniform(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    table = schedule.sigmas
+    stride = max(len(table) // steps, 1)
+    picked = [float(table[t]) for t in range(1, len(table), stride)]
+    return _with_zero(picked[::-1])
+
+
+def karras(schedule: DiscreteSchedule, steps: int, rho: float = 7.0) -> torch.Tensor:
+    ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
+    min_inv = schedule.sigma_min ** (1 / rho)
+    max_inv = schedule.sigma_max ** (1 / rho)
+    return _with_zero((max_inv + ramp * (min_inv - max_inv)) ** rho)
+
+
+def exponential(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    log_sigmas = torch.linspace(math.log(schedule.sigma_max), math.log(schedule.sigma_min), steps,
+                                dtype=torch.float64)
+    return _with_zero(log_sigmas.exp())
+
+
+def beta(schedule: DiscreteSchedule, steps: int, alpha: float = 0.6, beta_param: float = 0.6) -> torch.Tensor:
+    """Timesteps at quantiles of a Beta(0.6, 0.6) distribution (denser at both ends)."""
+    last = len(schedule.sigmas) - 1
+    picked, previous = [], None
+    for i in range(steps):
+        t = round(_beta_ppf(1.0 - i / steps, alpha, beta_param) * last)
+        if t != previous:
+            picked.append(float(schedule.sigmas[t]))
+        previous = t
+    return _with_zero(picked)
+
+
+SCHEDULERS = {
+    "normal": normal,
+    "karras": karras,
+    "exponential": exponential,
+    "sgm_uniform": sgm_uniform,
+    "simple": simple,
+    "ddim_uniform": ddim_uniform,
+    "beta": beta,
+}
+
+
+def compute_sigmas(scheduler: str, schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    check_scheduler_name(scheduler)
+    if steps < 1:
+        raise ValueError(f"steps: must be at least 1, got {steps}")
+    return SCHEDULERS[scheduler](schedule, int(steps))
+
+
+def _beta_ppf(q: float, a: float, b: float) -> float:
+    """Inverse of the regularized incomplete beta function, by bisection."""
+    if q <= 0.0:
+        return 0.0
+    if q >= 1.0:
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        if _beta_cdf(mid, a, b) < q:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def _beta_cdf(x: float, a: float, b: float) -> float:
+    """Regularized incomplete beta I_x(a, b) via its continued fraction."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_continued_fraction(x, a, b) / a
+    return 1.0 - math.exp(log_front) * _beta_continued_fraction(1 - x, b, a) / b
+
+
+def _beta_continued_fraction(x: float, a: float, b: float) -> float:
+    tiny = 1e-300
+
+    def guard(value):
+        return value if abs(value) > tiny else tiny
+
+    c, d = 1.0, 1.0 / guard(1.0 - (a + b) * x / (a + 1))
+    result = d
+    for m in range(1, 300):
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        d = 1.0 / guard(1.0 + even * d)
+        c = guard(1.0 + even / c)
+        result *= d * c
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1.0 / guard(1.0 + odd * d)
+        c = guard(1.0 + odd / c)
+        step = d * c
+        result *= step
+        if abs(step - 1.0) < 1e-15:
+            break
+    return result
