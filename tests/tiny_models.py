@@ -73,7 +73,8 @@ def unet_config(arch: str = "sd1", in_channels: int = 4) -> dict:
             transformer_layers_per_block=(1, 2),
             addition_embed_type="text_time",
             addition_time_embed_dim=8,
-            projection_class_embeddings_input_dim=CLIP_HIDDEN + 6 * 8,
+            # pooled width (64, the last block's channels, as in real SDXL) + 6 time ids x 8
+            projection_class_embeddings_input_dim=64 + 6 * 8,
         )
     raise ValueError(f"arch: expected 'sd1', 'sd2' or 'sdxl', got {arch!r}")
 
@@ -140,7 +141,7 @@ def tiny_sd_components(arch: str = "sd1", in_channels: int = 4) -> dict:
     components = dict(unet=tiny_unet(arch, in_channels), vae=tiny_vae())
     if arch == "sdxl":
         components["text_encoder"] = tiny_clip_text(seed=2)
-        components["text_encoder_2"] = tiny_clip_text(projection_dim=CLIP_HIDDEN, hidden_act="gelu", seed=3)
+        components["text_encoder_2"] = tiny_clip_text(projection_dim=64, hidden_act="gelu", seed=3)
     elif arch == "sd2":
         components["text_encoder"] = tiny_clip_text(hidden_act="gelu", seed=2)
     else:

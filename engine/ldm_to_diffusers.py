@@ -1,0 +1,90 @@
+"""Convert single-file (original LDM layout) state dicts to diffusers/transformers keys.
+
+The UNet and VAE use diffusers' own converters (diffusers.loaders.single_file_utils);
+the text encoders are converted here, because diffusers' OpenCLIP converter has
+SD2's 24-layer layout written into it and scaled-down encoders would not fit.
+"""
+from __future__ import annotations
+
+import torch
+from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
+
+from engine.detect import UNET_PREFIX, is_diffusers_vae
+
+
+def unet_to_diffusers(unet_state: dict, config: dict) -> dict:
+    """LDM UNet keys (without 'model.diffusion_model.') -> UNet2DConditionModel keys."""
+    prefixed = {UNET_PREFIX + key: value for key, value in unet_state.items()}
+    return convert_ldm_unet_checkpoint(prefixed, config)
+
+
+def vae_to_diffusers(vae_state: dict, config: dict) -> dict:
+    """LDM VAE keys (without 'first_stage_model.') -> AutoencoderKL keys; diffusers keys pass through."""
+    if is_diffusers_vae(vae_state):
+        return dict(vae_state)
+    return convert_ldm_vae_checkpoint(vae_state, config)
+
+
+def clip_l_to_diffusers(text_state: dict) -> dict:
+    """CLIP-L keys ('text_model.embeddings...' or 'embeddings...') -> transformers 5 CLIPTextModel keys."""
+    converted = {}
+    for key, value in text_state.items():
+        key = key.removeprefix("text_model.")
+        if key == "embeddings.position_ids":
+            continue  # a buffer that older transformers saved; rebuilt by the model
+        converted[key] = value
+    return converted
+
+
+_OPEN_CLIP_LAYER_NAMES = [
+    ("attn.out_proj", "self_attn.out_proj"),
+    ("ln_1", "layer_norm1"),
+    ("ln_2", "layer_norm2"),
+    ("mlp.c_fc", "mlp.fc1"),
+    ("mlp.c_proj", "mlp.fc2"),
+]
+
+
+def open_clip_to_diffusers(text_state: dict, drop_last_layer: bool = False) -> dict:
+    """OpenCLIP keys (without the 'cond_stage_model.model.' prefix) -> transformers keys.
+
+    drop_last_layer: SD2 conditions on the penultimate layer of OpenCLIP-H, so,
+    like diffusers, its text encoder is built without the unused last layer.
+    The text projection is kept for SDXL (pooled output) and dropped for SD2.
+    """
+    layer_count = 1 + max(
+        (int(key.split(".")[2]) for key in text_state if key.startswith("transformer.resblocks.")), default=-1)
+    kept_layers = layer_count - 1 if drop_last_layer else layer_count
+    converted = {}
+    for key, value in text_state.items():
+        if key == "token_embedding.weight":
+            converted["embeddings.token_embedding.weight"] = value
+        elif key == "positional_embedding":
+            converted["embeddings.position_embedding.weight"] = value
+        elif key.startswith("ln_final."):
+            converted["final_layer_norm." + key.split(".")[-1]] = value
+        elif key == "text_projection" and not drop_last_layer:
+            converted["text_projection.weight"] = value.T.contiguous()
+        elif key.startswith("transformer.resblocks."):
+            parts = key.split(".")
+            layer, tail = int(parts[2]), ".".join(parts[3:])
+            if layer >= kept_layers:
+                continue
+            converted.update(_open_clip_layer(layer, tail, value))
+    return converted
+
+
+def _open_clip_layer(layer: int, tail: str, value: torch.Tensor) -> dict:
+    base = f"encoder.layers.{layer}."
+    if tail in ("attn.in_proj_weight", "attn.in_proj_bias"):
+        leaf = "weight" if tail.endswith("weight") else "bias"
+        query, key, val = value.chunk(3, dim=0)
+        return {
+            f"{base}self_attn.q_proj.{leaf}": query.contiguous(),
+            f"{base}self_attn.k_proj.{leaf}": key.contiguous(),
+            f"{base}self_attn.v_proj.{leaf}": val.contiguous(),
+        }
+    for ldm_name, diffusers_name in _OPEN_CLIP_LAYER_NAMES:
+        if tail.startswith(ldm_name + "."):
+            return {base + diffusers_name + tail[len(ldm_name):]: value}
+    return {}
