@@ -24,6 +24,11 @@ def _check_conditioning(conditioning, name):
         raise ValueError(f"{name}: expected a non-empty CONDITIONING list")
 
 
+def _check_text(text, name="text"):
+    if not isinstance(text, str):
+        raise ValueError(f"{name}: expected a string, got {type(text).__name__}")
+
+
 def _check_clip(clip, name="clip"):
     if clip is None:
         raise ValueError(f"{name}: no CLIP model given; the checkpoint may have no text encoder "
@@ -48,6 +53,7 @@ class CLIPTextEncode:
 
     def encode(self, clip, text):
         _check_clip(clip)
+        _check_text(text)
         cond, pooled = clip.encode(text)
         extras = {} if pooled is None else {"pooled_output": pooled}
         return ([[cond, extras]],)
@@ -78,6 +84,8 @@ class CLIPTextEncodeSDXL:
         if len(clip.text_encoders) != 2:
             raise ValueError(f"clip: CLIPTextEncodeSDXL needs an SDXL CLIP with two text encoders, "
                              f"got {len(clip.text_encoders)} ({clip.arch})")
+        _check_text(text_g, "text_g")
+        _check_text(text_l, "text_l")
         cond, pooled = clip.encode_each([text_l, text_g])
         extras = {"pooled_output": pooled, "width": width, "height": height, "crop_w": crop_w,
                   "crop_h": crop_h, "target_width": target_width, "target_height": target_height}
@@ -101,6 +109,7 @@ class CLIPTextEncodeSDXLRefiner:
 
     def encode(self, clip, ascore, width, height, text):
         _check_clip(clip)
+        _check_text(text)
         cond, pooled = clip.encode(text)
         extras = {"pooled_output": pooled, "aesthetic_score": ascore, "width": width, "height": height}
         return ([[cond, extras]],)

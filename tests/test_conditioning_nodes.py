@@ -114,6 +114,25 @@ def test_missing_clip_is_a_clear_error():
         nodes.CLIPTextEncode().encode(None, "a cat")
 
 
+def test_text_must_be_a_string(sd1_clip):
+    with pytest.raises(ValueError, match="text"):
+        nodes.CLIPTextEncode().encode(sd1_clip, 42)
+
+
+def test_refiner_node_sets_aesthetic_score():
+    c = tiny_sd_components("sdxl")
+    refiner = CLIP([c["text_encoder_2"]], [c["tokenizer_2"]], "sdxl_refiner")
+    (out,) = nodes.CLIPTextEncodeSDXLRefiner().encode(refiner, 2.5, 768, 512, "a cube")
+    tensor, extras = out[0]
+    assert tensor.shape == (1, 77, 32)
+    assert (extras["aesthetic_score"], extras["width"], extras["height"]) == (2.5, 768, 512)
+    with torch.no_grad():
+        ids = c["tokenizer_2"]("a cube", padding="max_length", return_tensors="pt").input_ids
+        expected = c["text_encoder_2"](ids, output_hidden_states=True)
+    torch.testing.assert_close(tensor, expected.hidden_states[-2], atol=1e-5, rtol=0)
+    torch.testing.assert_close(extras["pooled_output"], expected.text_embeds, atol=1e-5, rtol=0)
+
+
 def test_set_last_layer_returns_a_changed_clone(sd1_clip):
     (clip,) = nodes.CLIPSetLastLayer().set_last_layer(sd1_clip, -2)
     assert clip is not sd1_clip and clip.layer_idx == -2 and sd1_clip.layer_idx is None
