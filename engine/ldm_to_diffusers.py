@@ -88,3 +88,66 @@ def _open_clip_layer(layer: int, tail: str, value: torch.Tensor) -> dict:
         if tail.startswith(ldm_name + "."):
             return {base + diffusers_name + tail[len(ldm_name):]: value}
     return {}
+
+
+# ------------------------------------------------ module names, diffusers -> LDM (for LoRA keys)
+
+_UNET_TOP_LEVEL_NAMES = {
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "add_embedding.linear_1": "label_emb.0.0",
+    "add_embedding.linear_2": "label_emb.0.2",
+    "conv_in": "input_blocks.0.0",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+}
+_UNET_RESNET_NAMES = {
+    "norm1": "in_layers.0",
+    "conv1": "in_layers.2",
+    "norm2": "out_layers.0",
+    "conv2": "out_layers.3",
+    "time_emb_proj": "emb_layers.1",
+    "conv_shortcut": "skip_connection",
+}
+
+
+def unet_module_name_to_ldm(name: str, config) -> str | None:
+    """The original LDM name of a UNet2DConditionModel submodule (LoRA files use both)."""
+    if name in _UNET_TOP_LEVEL_NAMES:
+        return _UNET_TOP_LEVEL_NAMES[name]
+    parts = name.split(".")
+    per_level = config["layers_per_block"] + 1
+    try:
+        if parts[0] == "down_blocks":
+            block, part = int(parts[1]), parts[2]
+            if part == "downsamplers":
+                return f"input_blocks.{1 + block * per_level + per_level - 1}.0.op"
+            slot = 1 + block * per_level + int(parts[3])
+            return _inner(f"input_blocks.{slot}", part, parts[4:])
+        if parts[0] == "mid_block":
+            part, index = parts[1], int(parts[2])
+            if part == "resnets":
+                return ".".join([f"middle_block.{2 * index}"] + _resnet_parts(parts[3:]))
+            return ".".join(["middle_block.1"] + parts[3:])
+        if parts[0] == "up_blocks":
+            block, part = int(parts[1]), parts[2]
+            if part == "upsamplers":
+                slot = 2 if "CrossAttn" in config["up_block_types"][block] else 1
+                return f"output_blocks.{block * per_level + per_level - 1}.{slot}.conv"
+            return _inner(f"output_blocks.{block * per_level + int(parts[3])}", part, parts[4:])
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _inner(base: str, part: str, rest: list[str]) -> str:
+    """Inside an LDM input/output block: slot 0 is the resnet, slot 1 the transformer."""
+    if part == "resnets":
+        return ".".join([f"{base}.0"] + _resnet_parts(rest))
+    return ".".join([f"{base}.1"] + rest)
+
+
+def _resnet_parts(rest: list[str]) -> list[str]:
+    if rest and rest[0] in _UNET_RESNET_NAMES:
+        return [_UNET_RESNET_NAMES[rest[0]]] + rest[1:]
+    return rest
