@@ -1,0 +1,71 @@
+"""JSON error responses and the middleware that turns exceptions into them.
+
+A person's bad input (bad JSON, missing field, wrong type) is a 400 with a
+message; HTTP errors keep their status with a JSON body; only real bugs are a
+500, logged with their traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+log = logging.getLogger("loom.api")
+
+
+class BadRequest(Exception):
+    """Raised by handlers for a person's mistake; becomes a 400 (or `status`)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def json_error(status: int, message: str, **extra) -> web.Response:
+    body = {"error": {"type": "bad_request" if status < 500 else "server_error", "message": message}}
+    body.update(extra)
+    return web.json_response(body, status=status)
+
+
+async def read_json(request: web.Request, default=None):
+    """The request body as JSON whatever the Content-Type says; `default` for an empty body."""
+    raw = await request.read()
+    if not raw.strip():
+        if default is not None:
+            return default
+        raise BadRequest("the request body is empty; expected JSON")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+async def read_json_object(request: web.Request, default=None) -> dict:
+    data = await read_json(request, default)
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except BadRequest as error:
+        return json_error(error.status, str(error))
+    except web.HTTPException as error:
+        if error.status < 400 or error.content_type == "application/json":
+            raise
+        message = error.text if error.text and not error.text.startswith(f"{error.status}:") else error.reason
+        if error.status == 413:
+            message = "the request body is larger than the server's --max-upload-size"
+        response = json_error(error.status, message)
+        for header in ("Allow", "Location"):
+            if header in error.headers:
+                response.headers[header] = error.headers[header]
+        return response
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return json_error(500, "internal server error (see the server log)")

@@ -1,0 +1,74 @@
+"""Safe file names and paths for /view, /upload and /userdata.
+
+Every path a request names is checked part by part (no '..', no absolute
+paths, no backslashes, no NUL or control characters) and then resolved, so a
+symlink that points outside its folder is refused as well.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from aiohttp import web
+
+from api.errors import json_error
+
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class PathRefused(Exception):
+    """A request named a path outside its folder or an unusable name."""
+
+
+def check_part(value: str, what: str) -> list[str]:
+    """Split a relative path given by a request into safe parts ('' gives [])."""
+    if not isinstance(value, str):
+        raise PathRefused(f"{what}: expected a string")
+    if value == "":
+        return []
+    if "\\" in value:
+        raise PathRefused(f"{what}: backslashes are not allowed")
+    if CONTROL_CHARS.search(value):
+        raise PathRefused(f"{what}: control characters are not allowed")
+    if value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        raise PathRefused(f"{what}: absolute paths are not allowed")
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise PathRefused(f"{what}: '..' is not allowed")
+    return parts
+
+
+def resolve_inside(root: Path, *relative: tuple[str, str]) -> Path:
+    """Join (value, what) pairs under root; refuse anything that ends up outside it."""
+    parts: list[str] = []
+    for value, what in relative:
+        parts.extend(check_part(value, what))
+    root = Path(root).resolve()
+    target = root.joinpath(*parts)
+    resolved = target.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise PathRefused(f"{relative[-1][1] if relative else 'path'}: points outside its folder")
+    return target
+
+
+def sanitize_filename(name: str) -> str:
+    """An uploaded file's name reduced to a safe basename."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = name.replace("\\", "/").split("/")[-1]
+    name = CONTROL_CHARS.sub("", name).strip()
+    if name in ("", ".", ".."):
+        raise PathRefused("image: the file needs a name")
+    return name[:255]
+
+
+def numbered_name(name: str, index: int) -> str:
+    """'cat.png', 2 -> 'cat (2).png'."""
+    stem, ext = os.path.splitext(name)
+    return f"{stem} ({index}){ext}"
+
+
+def refused(error: PathRefused) -> web.Response:
+    return json_error(400, str(error))

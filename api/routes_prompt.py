@@ -1,0 +1,175 @@
+"""/prompt, /queue, /interrupt, /free and /history: ComfyUI's shapes plus Loom's queue extensions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiohttp import web
+
+from api.errors import BadRequest, read_json_object
+from graph.errors import WorkflowError
+from graph.queue import QueueError, QueueItem
+from graph.validate import validate_prompt
+from graph.workflow import to_api
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool):
+        raise BadRequest(f"{what}: expected an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{what}: expected an integer, got {value!r}") from None
+
+
+def _id_list(value, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise BadRequest(f"{what}: expected a list of prompt ids")
+    return [str(v) for v in value]
+
+
+def _prompt_error(error_type: str, message: str, details: str = "") -> web.Response:
+    error = {"type": error_type, "message": message, "details": details, "extra_info": {}}
+    return web.json_response({"error": error, "node_errors": {}}, status=400)
+
+
+def add_routes(routes: web.RouteTableDef, server) -> None:
+    queue = lambda: server.prompt_queue  # noqa: E731  (set after the routes are made)
+
+    @routes.get("/prompt")
+    async def get_prompt(request):
+        return web.json_response(server.queue_status())
+
+    @routes.post("/prompt")
+    async def post_prompt(request):
+        data = await read_json_object(request)
+        data = server.trigger_on_prompt(data)
+        if "prompt" not in data:
+            return _prompt_error("no_prompt", "No prompt provided", "No prompt provided")
+        if "number" in data:
+            try:
+                number = float(data["number"])
+            except (TypeError, ValueError):
+                raise BadRequest(f"number: expected a number, got {data['number']!r}") from None
+        else:
+            number = queue().next_number()
+            if data.get("front"):
+                number = -number
+        priority = _int(data.get("priority", 0), "priority")
+        prompt_id = str(data.get("prompt_id") or uuid.uuid4())
+        if queue().contains(prompt_id) or server.history.get(prompt_id) is not None:
+            raise BadRequest(f"prompt_id: {prompt_id!r} is already used")
+        extra_data = data.get("extra_data") or {}
+        if not isinstance(extra_data, dict):
+            raise BadRequest("extra_data: expected an object")
+        if "client_id" in data:
+            extra_data["client_id"] = data["client_id"]
+        targets = data.get("partial_execution_targets")
+        if targets is not None and not isinstance(targets, list):
+            raise BadRequest("partial_execution_targets: expected a list of node ids")
+        try:
+            prompt = to_api(data["prompt"])
+        except WorkflowError as error:
+            return _prompt_error("invalid_prompt", "Cannot execute because the prompt is not valid.", str(error))
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(None, validate_prompt, prompt, server.registry.classes, targets)
+        if not result.ok:
+            return web.json_response({"error": result.error, "node_errors": result.node_errors}, status=400)
+        queue().put(QueueItem(number, prompt_id, result.prompt, extra_data, result.outputs, priority))
+        return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors})
+
+    @routes.get("/queue")
+    async def get_queue(request):
+        return web.json_response({
+            "queue_running": [item.as_list() for item in queue().running()],
+            "queue_pending": [item.as_list() for item in queue().pending()],
+            "paused": queue().paused,
+        })
+
+    @routes.post("/queue")
+    async def post_queue(request):
+        data = await read_json_object(request)
+        answer = {}
+        try:
+            if data.get("clear"):
+                queue().clear()
+            if "delete" in data:
+                answer["deleted"] = queue().delete(_id_list(data["delete"], "delete"))
+            if "priority" in data:
+                if not isinstance(data["priority"], dict):
+                    raise BadRequest("priority: expected an object {prompt_id: integer}")
+                queue().set_priority({str(k): _int(v, f"priority.{k}") for k, v in data["priority"].items()})
+            if "move" in data:
+                move = data["move"]
+                if not isinstance(move, dict) or "prompt_id" not in move:
+                    raise BadRequest("move: expected {prompt_id, to} or {prompt_id, before|after}")
+                queue().move(str(move["prompt_id"]), to=move.get("to"), before=move.get("before"),
+                             after=move.get("after"))
+            if "requeue" in data:
+                answer["requeued"] = requeue(_id_list(data["requeue"], "requeue"))
+        except QueueError as error:
+            raise BadRequest(str(error)) from None
+        return web.json_response(answer)
+
+    def requeue(prompt_ids: list[str]) -> dict:
+        """Put finished prompts (e.g. interrupted by a restart) back into the queue under new ids."""
+        new_ids = {}
+        for prompt_id in prompt_ids:
+            entry = server.history.get(prompt_id)
+            if entry is None:
+                raise BadRequest(f"requeue: {prompt_id!r} is not in the history")
+            _, _, prompt, extra_data, outputs = entry["prompt"][:5]
+            new_id = str(uuid.uuid4())
+            queue().put(QueueItem(queue().next_number(), new_id, prompt, extra_data, outputs))
+            new_ids[prompt_id] = new_id
+        return new_ids
+
+    @routes.post("/queue/pause")
+    async def pause_queue(request):
+        queue().pause()
+        return web.json_response({"paused": True})
+
+    @routes.post("/queue/resume")
+    async def resume_queue(request):
+        queue().resume()
+        return web.json_response({"paused": False})
+
+    @routes.post("/interrupt")
+    async def interrupt(request):
+        data = await read_json_object(request, default={})
+        target = data.get("prompt_id")
+        running = [item.prompt_id for item in queue().running()]
+        if target is None or str(target) in running:
+            server.executor.interrupt()
+        return web.json_response({"interrupted": bool(running) and (target is None or str(target) in running)})
+
+    @routes.post("/free")
+    async def free(request):
+        data = await read_json_object(request, default={})
+        server.worker.request_free(bool(data.get("unload_models")), bool(data.get("free_memory")))
+        return web.json_response({})
+
+    @routes.get("/history")
+    async def get_history(request):
+        max_items = request.query.get("max_items")
+        offset = request.query.get("offset")
+        return web.json_response(server.history.items(
+            max_items=_int(max_items, "max_items") if max_items is not None else None,
+            offset=_int(offset, "offset") if offset is not None else None,
+        ))
+
+    @routes.get("/history/{prompt_id}")
+    async def get_history_item(request):
+        prompt_id = request.match_info["prompt_id"]
+        entry = server.history.get(prompt_id)
+        return web.json_response({prompt_id: entry} if entry is not None else {})
+
+    @routes.post("/history")
+    async def post_history(request):
+        data = await read_json_object(request)
+        if data.get("clear"):
+            server.history.clear()
+        if "delete" in data:
+            server.history.delete(_id_list(data["delete"], "delete"))
+        return web.json_response({})
