@@ -21,8 +21,8 @@ def to_api(workflow):
             f"a workflow must be a JSON object of nodes, got {type(workflow).__name__}")
     if is_ui_format(workflow):
         raise WorkflowError(
-            "this is a UI-format workflow (it has 'nodes' and 'links'); only the API format "
-            "is supported yet: export it with 'Save (API Format)'")
+            "this is a UI-format workflow (it has 'nodes' and 'links'), which is not supported "
+            "yet: export it in API format ('Save (API Format)')")
     return {str(node_id): _normalise_node(str(node_id), node)
             for node_id, node in workflow.items()}
 

@@ -398,3 +398,29 @@ def make_nodes(log=None):
                  ThreadWorker=ThreadWorker, Fail=Fail, Gate=Gate, Counter=Counter,
                  Random=Random, Hidden=Hidden, Even=Even, AnyTypes=AnyTypes)
     return nodes, log
+
+
+class EventRecorder:
+    """Subscribes to an EventBus and keeps every (event, data, client_id)."""
+
+    def __init__(self, bus):
+        self.events = []
+        self.lock = threading.Lock()
+        self.unsubscribe = bus.subscribe(self._on_event)
+
+    def _on_event(self, event, data, client_id):
+        with self.lock:
+            self.events.append((event, data, client_id))
+
+    def names(self):
+        return [event for event, _, _ in self.events]
+
+    def of(self, name):
+        return [data for event, data, _ in self.events if event == name]
+
+    def executing_nodes(self):
+        return [data["node"] for event, data, _ in self.events if event == "executing"]
+
+    def clear(self):
+        with self.lock:
+            self.events.clear()
