@@ -54,13 +54,31 @@ def _sigmas(model, scheduler, steps, denoise=1.0):
     return sampling_sigmas(DiscreteSchedule(model.sigmas), scheduler, steps, denoise)
 
 
-def _scheduler_for(sampler_name, sigma_schedule):
-    """(diffusers scheduler, kwargs for the pipeline call) for a ComfyUI sampler + sigmas."""
-    from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler, HeunDiscreteScheduler
+def _integer_timesteps(model, sigma_schedule):
+    timesteps = DiscreteSchedule(model.sigmas).timestep(sigma_schedule[:-1])
+    assert torch.allclose(timesteps, timesteps.round(), atol=1e-3), "schedule is not on integer timesteps"
+    return [int(t) for t in timesteps.round()]
+
+
+def _scheduler_for(sampler_name, model, sigma_schedule):
+    """(diffusers scheduler, kwargs for the pipeline call) for a ComfyUI sampler + sigmas (docs/SAMPLERS.md)."""
+    from diffusers import (DPMSolverMultistepScheduler, EulerDiscreteScheduler, HeunDiscreteScheduler,
+                           UniPCMultistepScheduler)
 
     if sampler_name == "euler":
         return (EulerDiscreteScheduler(**SD_BETAS, timestep_spacing="leading"),
                 {"sigmas": sigma_schedule.tolist()})
+    if sampler_name == "heun":
+        return HeunDiscreteScheduler(**SD_BETAS), {"timesteps": _integer_timesteps(model, sigma_schedule)}
+    if sampler_name == "dpmpp_2m":
+        scheduler = DPMSolverMultistepScheduler(**SD_BETAS, algorithm_type="dpmsolver++", solver_order=2,
+                                                final_sigmas_type="zero", lower_order_final=True)
+        return scheduler, {"timesteps": _integer_timesteps(model, sigma_schedule)}
+    if sampler_name == "uni_pc_bh2":  # diffusers takes no custom sigmas here: its linspace = sgm_uniform
+        scheduler = UniPCMultistepScheduler(**SD_BETAS, solver_order=3, solver_type="bh2",
+                                            lower_order_final=True, final_sigmas_type="zero",
+                                            timestep_spacing="linspace")
+        return scheduler, {"num_inference_steps": len(sigma_schedule) - 1}
     raise AssertionError(sampler_name)
 
 
@@ -74,10 +92,32 @@ def test_txt2img_euler_equals_stable_diffusion_pipeline(sd1, scheduler):
     ours = _loom_images(sd1, model, seed=seed, steps=steps, cfg=cfg, sampler_name="euler", scheduler=scheduler,
                         positive=[[positive, {}]], negative=[[negative, {}]],
                         latent={"samples": torch.zeros(1, 4, 8, 8)})
-    diffusers_scheduler, call = _scheduler_for("euler", _sigmas(model, scheduler, steps))
+    diffusers_scheduler, call = _scheduler_for("euler", model, _sigmas(model, scheduler, steps))
     pipe = _sd_pipeline(StableDiffusionPipeline, sd1, diffusers_scheduler)
     theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative, guidance_scale=cfg,
                                latents=_noise((1, 4, 8, 8), seed), height=64, width=64, **call)
     assert ours.shape == theirs.shape == (1, 64, 64, 3)
     assert ours.std() > 0.01  # a real image, not a constant
+    assert (ours - theirs).abs().max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("sampler_name, scheduler, steps", [
+    ("heun", "simple", 5),
+    ("dpmpp_2m", "simple", 8),
+    ("uni_pc_bh2", "sgm_uniform", 9),  # 999/9 = 111: diffusers' linspace timesteps are integers
+])
+def test_txt2img_other_samplers_equal_diffusers(sd1, sampler_name, scheduler, steps):
+    from diffusers import StableDiffusionPipeline
+
+    model = DiffusionModel(sd1["unet"], "sd1")
+    positive, negative = _embeddings(4)
+    cfg, seed = 6.0, 77
+    ours = _loom_images(sd1, model, seed=seed, steps=steps, cfg=cfg, sampler_name=sampler_name,
+                        scheduler=scheduler, positive=[[positive, {}]], negative=[[negative, {}]],
+                        latent={"samples": torch.zeros(1, 4, 8, 8)})
+    diffusers_scheduler, call = _scheduler_for(sampler_name, model, _sigmas(model, scheduler, steps))
+    pipe = _sd_pipeline(StableDiffusionPipeline, sd1, diffusers_scheduler)
+    theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative, guidance_scale=cfg,
+                               latents=_noise((1, 4, 8, 8), seed), height=64, width=64, **call)
+    assert ours.std() > 0.01
     assert (ours - theirs).abs().max() <= TOLERANCE

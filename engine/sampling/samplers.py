@@ -111,7 +111,9 @@ def dpm_2_ancestral(model, x, sigmas, callback=None, noise=None):
 def _lms_coefficient(nodes, start, end, j):
     """Integral over [start, end] of the Lagrange basis polynomial j on the given nodes."""
     others = [node for k, node in enumerate(nodes) if k != j]
-    poly = np.polynomial.Polynomial.fromroots(others) / np.prod([nodes[j] - node for node in others])
+    poly = np.polynomial.Polynomial([1.0])
+    for node in others:
+        poly = poly * np.polynomial.Polynomial([-node, 1.0]) / (nodes[j] - node)
     antiderivative = poly.integ()
     return float(antiderivative(end) - antiderivative(start))
 
