@@ -25,6 +25,7 @@ from engine import folders
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/api"
+SERVER_KEY = web.AppKey("server", PromptServer)
 
 
 def option(args, name: str, default=None):
@@ -100,7 +101,7 @@ def create_app(args) -> web.Application:
         client_max_size=int(server.max_upload_bytes),
     )
     server.app = app
-    app["server"] = server
+    app[SERVER_KEY] = server
     for module in (routes_prompt, routes_info, routes_files, routes_user, ws):
         module.add_routes(server.routes, server)
     for route in server.routes:

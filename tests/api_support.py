@@ -182,7 +182,7 @@ class ServerHandle:
         from aiohttp import web
 
         try:
-            from api.app import create_app
+            from api.app import SERVER_KEY, create_app
 
             app = create_app(self.args)
             runner = web.AppRunner(app, access_log=None)
@@ -192,7 +192,7 @@ class ServerHandle:
             self.error = error
             self._ready.set()
             return
-        self.server = app["server"]
+        self.server = app[SERVER_KEY]
         self.url = f"http://{self.bind_host}:{runner.addresses[0][1]}"
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
