@@ -119,19 +119,28 @@ class VAE:
         pixels = self._decode_latents(latents)
         return _to_image(pixels)
 
-    def decode_tiled(self, latents: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
-        """Decode in overlapping tiles of ``tile_size`` pixels, blending ``overlap`` pixels."""
+    def decode_tiled(self, latents: torch.Tensor, tile_size: int = 512, overlap: int = 64,
+                     progress=None) -> torch.Tensor:
+        """Decode in overlapping tiles of ``tile_size`` pixels, blending ``overlap`` pixels.
+
+        ``progress(done, total)`` is called after each tile when given.
+        """
         self._check_latents(latents)
         ratio = self.downscale_ratio
         tile = max(1, tile_size // ratio)
         lap = max(0, overlap // ratio)
         pixels = _run_tiled(
-            latents, tile, lap, scale=ratio, out_channels=3, fn=self._decode_latents
+            latents, tile, lap, scale=ratio, out_channels=3, fn=self._decode_latents,
+            progress=progress,
         )
         return _to_image(pixels)
 
-    def encode_tiled(self, images: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
-        """Encode in overlapping tiles of ``tile_size`` pixels, blending ``overlap`` pixels."""
+    def encode_tiled(self, images: torch.Tensor, tile_size: int = 512, overlap: int = 64,
+                     progress=None) -> torch.Tensor:
+        """Encode in overlapping tiles of ``tile_size`` pixels, blending ``overlap`` pixels.
+
+        ``progress(done, total)`` is called after each tile when given.
+        """
         self._check_images(images)
         ratio = self.downscale_ratio
         pixels = images[..., :3].permute(0, 3, 1, 2).float() * 2.0 - 1.0
@@ -140,7 +149,7 @@ class VAE:
         lap = overlap // ratio * ratio
         return _run_tiled(
             pixels, tile, lap, scale=1.0 / ratio, out_channels=self.latent_channels,
-            fn=self._encode_pixels,
+            fn=self._encode_pixels, progress=progress,
         )
 
 
@@ -171,7 +180,7 @@ def _ramp(length: int, fade: int, fade_start: bool, fade_end: bool) -> torch.Ten
     return weights
 
 
-def _run_tiled(source, tile, overlap, scale, out_channels, fn):
+def _run_tiled(source, tile, overlap, scale, out_channels, fn, progress=None):
     """Apply ``fn`` to overlapping tiles of ``source`` [B,C,H,W] and blend the results.
 
     ``tile`` and ``overlap`` are in source units; ``scale`` converts source
@@ -184,6 +193,8 @@ def _run_tiled(source, tile, overlap, scale, out_channels, fn):
     ys = _tile_starts(height, tile, overlap)
     xs = _tile_starts(width, tile, overlap)
     fade = round(overlap * scale)
+    total = len(ys) * len(xs)
+    done = 0
     for y in ys:
         for x in xs:
             piece = source[:, :, y:y + tile, x:x + tile]
@@ -195,4 +206,7 @@ def _run_tiled(source, tile, overlap, scale, out_channels, fn):
             mask = (wy[:, None] * wx[None, :])[None, None]
             output[:, :, oy:oy + th, ox:ox + tw] += result * mask
             weight[:, :, oy:oy + th, ox:ox + tw] += mask
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return output / weight.clamp(min=1e-8)

@@ -24,6 +24,14 @@ def _samples(latent):
     return latent["samples"]
 
 
+def _progress_reporter():
+    """progress(done, total) for the running node, or None outside an execution."""
+    from graph import context
+
+    current = context.current()
+    return current.progress if current is not None else None
+
+
 def _ratio(vae) -> int:
     return int(getattr(vae, "downscale_ratio", 8))
 
@@ -99,7 +107,10 @@ class VAEDecodeTiled:
         _check_vae(vae)
         if tile_size < overlap * 4:
             overlap = tile_size // 4
-        return (vae.decode_tiled(_samples(samples), tile_size=tile_size, overlap=overlap),)
+        images = vae.decode_tiled(
+            _samples(samples), tile_size=tile_size, overlap=overlap, progress=_progress_reporter()
+        )
+        return (images,)
 
 
 class VAEEncode:
@@ -140,7 +151,10 @@ class VAEEncodeTiled:
         if tile_size < overlap * 4:
             overlap = tile_size // 4
         pixels = crop_to_multiple(pixels, _ratio(vae))
-        return ({"samples": vae.encode_tiled(pixels[..., :3], tile_size=tile_size, overlap=overlap)},)
+        latents = vae.encode_tiled(
+            pixels[..., :3], tile_size=tile_size, overlap=overlap, progress=_progress_reporter()
+        )
+        return ({"samples": latents},)
 
 
 class VAEEncodeForInpaint:

@@ -115,3 +115,19 @@ def test_wrong_inputs_are_clear_errors(vae):
         VAEDecode().decode("not a vae", {"samples": torch.zeros(1, 4, 8, 8)})
     with pytest.raises(ValueError, match="pixels:"):
         VAEEncode().encode(vae, torch.rand(1, 4, 4, 3))
+
+
+def test_tiled_decode_reports_progress_to_the_running_node(vae):
+    from graph import context
+
+    events = []
+    running = context.ExecutionContext("p1", "7", emit=lambda event, data, client: events.append((event, data)))
+    token = context.activate(running)
+    try:
+        latents = torch.randn(1, 4, 8, 16, generator=torch.Generator().manual_seed(1))
+        VAEDecodeTiled().decode(vae, {"samples": latents}, 64, 0, 64, 8)
+    finally:
+        context.deactivate(token)
+    progress = [data for event, data in events if event == "progress"]
+    assert [(p["value"], p["max"]) for p in progress] == [(1, 2), (2, 2)]
+    assert progress[0]["node"] == "7" and progress[0]["prompt_id"] == "p1"
