@@ -38,4 +38,7 @@ def load_torch_file(path, safe_load=True, device=None, return_metadata=False):
     """Load a state dict; pickles only when the user allowed them (engine.safe_load)."""
     from engine import safe_load as _safe_load
 
-    return _safe_load.load_state_dict(path, device=device, return_metadata=return_metadata)
+    state_dict = _safe_load.load_state_dict(path, device=device or "cpu")
+    if return_metadata:
+        return state_dict, _safe_load.read_metadata(path)
+    return state_dict
