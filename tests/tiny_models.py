@@ -86,7 +86,8 @@ def tiny_unet(arch: str = "sd1", in_channels: int = 4, seed: int = 0):
         return UNet2DConditionModel(**unet_config(arch, in_channels)).eval()
 
 
-def tiny_vae(seed: int = 1):
+def tiny_vae(seed: int = 1, scaling_factor: float = 0.18215):
+    """4-level AutoencoderKL (64 px -> 8x8 latents); SDXL's scale is 0.13025."""
     from diffusers import AutoencoderKL
 
     with _seeded(seed):
@@ -100,7 +101,7 @@ def tiny_vae(seed: int = 1):
             latent_channels=4,
             norm_num_groups=32,
             sample_size=64,
-            scaling_factor=0.18215,
+            scaling_factor=scaling_factor,
         ).eval()
 
 
@@ -138,7 +139,8 @@ def tiny_tokenizer(pad_token: str | None = None):
 
 def tiny_sd_components(arch: str = "sd1", in_channels: int = 4) -> dict:
     """Components named as in the diffusers pipelines (StableDiffusion / XL)."""
-    components = dict(unet=tiny_unet(arch, in_channels), vae=tiny_vae())
+    vae = tiny_vae(scaling_factor=0.13025 if arch == "sdxl" else 0.18215)
+    components = dict(unet=tiny_unet(arch, in_channels), vae=vae)
     if arch == "sdxl":
         components["text_encoder"] = tiny_clip_text(seed=2)
         components["text_encoder_2"] = tiny_clip_text(projection_dim=64, hidden_act="gelu", seed=3)
