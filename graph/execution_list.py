@@ -57,6 +57,7 @@ class ExecutionList:
         self._waiters = {}          # node -> set of pending nodes waiting for it
         self._running = set()
         self._counter = 0
+        self._priority_of = {}
 
     def __contains__(self, node_id):
         return node_id in self._order
@@ -88,6 +89,9 @@ class ExecutionList:
     def _schedule(self, node_id):
         self._counter += 1
         self._order[node_id] = self._counter
+        schema = self.schemas.get(self.dynprompt.get_node(node_id)["class_type"])
+        self._priority_of[node_id] = (0 if schema.is_async() else 1,
+                                      0 if schema.is_output else 1, self._counter)
         self._waiting_on.setdefault(node_id, set())
 
     def _wait_for(self, node_id, source):
@@ -107,8 +111,7 @@ class ExecutionList:
         return sorted(ready, key=self._priority)
 
     def _priority(self, node_id):
-        schema = self.schemas.get(self.dynprompt.get_node(node_id)["class_type"])
-        return (0 if schema.is_async() else 1, 0 if schema.is_output else 1, self._order[node_id])
+        return self._priority_of[node_id]
 
     def next_ready(self):
         ready = self.ready_nodes()

@@ -209,12 +209,12 @@ class _PromptRun:
 
     def _announce_cached(self, targets):
         """Compute the signatures of every node the targets may need; report cache hits."""
-        needed, todo = [], list(targets)
+        needed, todo = {}, list(reversed(targets))
         while todo:
-            node_id = todo.pop(0)
+            node_id = todo.pop()
             if node_id in needed:
                 continue
-            needed.append(node_id)
+            needed[node_id] = True
             for value in self.dynprompt.get_node(node_id).get("inputs", {}).values():
                 if is_link(value) and self.dynprompt.has_node(str(value[0])):
                     todo.append(str(value[0]))
@@ -223,8 +223,8 @@ class _PromptRun:
             self.seen_signatures.append(signature)
             if signature in self.cache:
                 self.cached.append(node_id)
-        order = list(self.dynprompt.original)
-        self.cached.sort(key=order.index)
+        order = {node_id: index for index, node_id in enumerate(self.dynprompt.original)}
+        self.cached.sort(key=lambda node_id: order.get(node_id, len(order)))
         self.add_message("execution_cached", {"nodes": list(self.cached),
                                               "prompt_id": self.prompt_id})
 

@@ -1,47 +1,48 @@
 """Id-independent cache keys for nodes.
 
-A node's signature is built from its class_type, its literal inputs, its IS_CHANGED
+A node's signature is a digest of its class_type, its literal inputs, its IS_CHANGED
 result and, for each linked input, the upstream node's signature and output index.
 Node ids are left out (a renumbered graph still hits the cache) except for
 NOT_IDEMPOTENT nodes and nodes with a UNIQUE_ID hidden input.
 
-Signatures are nested tuples compared with ==. An IS_CHANGED result of NaN (or one
-that cannot be made hashable) becomes a fresh object that equals nothing, so the
-node runs again every time.
+Digests keep keys small and comparisons cheap however deep or diamond-shaped the
+graph is. A value that must never match a cached one (an IS_CHANGED result of NaN,
+a hook that raised) is written as a fresh random nonce, so the node runs again.
 """
+import hashlib
 import logging
 import math
+import uuid
 
 from graph.node_schema import accepted_parameters, resolve_awaitable
 
 logger = logging.getLogger(__name__)
 
 
-class _NeverEqual:
-    """Stands for a value that must never match a cached one."""
-
-    def __repr__(self):
-        return "<never equal>"
+def _nonce():
+    return f"<never-equal {uuid.uuid4().hex}>"
 
 
-def to_hashable(value):
-    """A hashable, comparable form of a literal (lists -> tuples, dicts -> sorted items)."""
-    if isinstance(value, float) and math.isnan(value):
-        return _NeverEqual()
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        return value
+def canonical(value):
+    """A deterministic text form of a literal, for hashing."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, float):
+        return _nonce() if math.isnan(value) else f"f{value!r}"
+    if isinstance(value, int):
+        return f"i{value!r}"
+    if isinstance(value, (str, bytes)):
+        return f"{type(value).__name__}{value!r}"
     if isinstance(value, (list, tuple)):
-        return ("__seq__", tuple(to_hashable(v) for v in value))
+        return "[" + ",".join(canonical(v) for v in value) + "]"
     if isinstance(value, (set, frozenset)):
-        return ("__set__", frozenset(to_hashable(v) for v in value))
+        return "set{" + ",".join(sorted(canonical(v) for v in value)) + "}"
     if isinstance(value, dict):
-        items = [(to_hashable(k), to_hashable(v)) for k, v in value.items()]
-        return ("__dict__", tuple(sorted(items, key=repr)))
-    try:
-        hash(value)
-        return value
-    except TypeError:
-        return _NeverEqual()
+        items = sorted(f"{canonical(k)}:{canonical(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    # Other objects: their repr, tagged with the type (a default repr holds the object's
+    # address, so it only matches the very same object).
+    return f"{type(value).__module__}.{type(value).__qualname__}:{value!r}"
 
 
 def _is_link(value):
@@ -66,11 +67,10 @@ class SignatureBuilder:
             current, ready = stack.pop()
             if current in self._signatures:
                 continue
-            sources = self._link_sources(current)
             if not ready:
                 visiting.add(current)
                 stack.append((current, True))
-                for source in sources:
+                for source in self._link_sources(current):
                     if source not in self._signatures and source not in visiting:
                         stack.append((source, False))
                 continue
@@ -87,29 +87,29 @@ class SignatureBuilder:
         node = self.dynprompt.get_node(node_id)
         class_type = node["class_type"]
         schema = self.schemas.get(class_type)
-        parts = [class_type, is_changed_value(schema, node_id, node)]
+        parts = [canonical(class_type), is_changed_text(schema, node_id, node)]
         if schema.not_idempotent or schema.has_unique_id():
-            parts.append(("__id__", node_id))
-        inputs = []
-        for name in sorted(node.get("inputs", {})):
-            value = node["inputs"][name]
+            parts.append("id=" + canonical(node_id))
+        inputs = node.get("inputs", {})
+        for name in sorted(inputs):
+            value = inputs[name]
             if _is_link(value):
-                source = str(value[0])
-                upstream = self._signatures.get(source, _NeverEqual())  # a cycle: never cached
-                inputs.append((name, ("__link__", upstream, value[1])))
+                # A missing upstream signature means a cycle: never cache that.
+                upstream = self._signatures.get(str(value[0])) or _nonce()
+                parts.append(f"{canonical(name)}=link({upstream},{canonical(value[1])})")
             else:
-                inputs.append((name, to_hashable(value)))
-        parts.append(tuple(inputs))
-        return tuple(parts)
+                parts.append(f"{canonical(name)}={canonical(value)}")
+        return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def is_changed_value(schema, node_id, node):
-    """The node's IS_CHANGED(...) result, called with its literal inputs; None if absent.
+def is_changed_text(schema, node_id, node):
+    """The node's IS_CHANGED(...) result in canonical form ("" when it has none).
 
-    A hook that raises counts as "changed" (NaN), as in ComfyUI.
+    IS_CHANGED is called with the node's literal inputs; a hook that raises counts as
+    "changed", as in ComfyUI.
     """
     if not schema.has_is_changed:
-        return None
+        return ""
     fn = schema.node_class.IS_CHANGED
     params, has_kwargs = accepted_parameters(fn)
     arguments = {}
@@ -122,10 +122,9 @@ def is_changed_value(schema, node_id, node):
     if not has_kwargs:
         arguments = {k: v for k, v in arguments.items() if k in params}
     try:
-        fn_self = schema.node_class
-        result = resolve_awaitable(getattr(fn_self, "IS_CHANGED")(**arguments))
+        result = resolve_awaitable(fn(**arguments))
     except Exception:
         logger.warning("IS_CHANGED of %s (#%s) failed; the node will run again",
                        schema.class_type, node_id, exc_info=True)
-        return _NeverEqual()
-    return to_hashable(result)
+        return "changed=" + _nonce()
+    return "changed=" + canonical(result)

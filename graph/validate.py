@@ -155,7 +155,9 @@ class _Checker:
         return good_outputs, node_errors, failed_reasons
 
     def _order(self, node_id):
-        return list(self.work).index(node_id)
+        if not hasattr(self, "_positions"):
+            self._positions = {n: i for i, n in enumerate(self.work)}
+        return self._positions[node_id]
 
     def _ancestry_graph(self):
         graph = nx.DiGraph()

@@ -299,3 +299,20 @@ def test_a_failing_subscriber_does_not_break_execution(setup):
                               "p")
     assert result.status_str == "success"
     assert "execution_success" in recorder.names()
+
+
+def test_deep_chains_and_diamond_ladders_do_not_blow_up(setup):
+    executor, log, _ = setup
+    from graph.validate import validate_prompt
+    depth = 1500     # deeper than Python's recursion limit
+    prompt = {"0": {"class_type": "IntConst", "inputs": {"value": 0}}}
+    for i in range(1, depth + 1):
+        prompt[str(i)] = {"class_type": "Add", "inputs": {"a": [str(i - 1), 0], "b": 1}}
+    prompt["out"] = {"class_type": "Collect", "inputs": {"value": [str(depth), 0]}}
+    assert validate_prompt(prompt, executor.node_classes).ok
+    assert executor.execute(prompt, "p1").outputs["out"] == {"values": [depth]}
+
+    # Each Add reads the previous one twice: 2**40 paths, which a naive key would walk.
+    ladder = {"1": {"class_type": "Repeat", "inputs": {"value": 3, "times": 40}},
+              "2": {"class_type": "Collect", "inputs": {"value": ["1", 0]}}}
+    assert executor.execute(ladder, "p2").outputs["2"] == {"values": [3 * 2 ** 40]}
