@@ -21,6 +21,23 @@ from graph.validate import validate_prompt
 from graph.workflow import to_api
 
 
+class HeadlessPromptServer:
+    """`PromptServer.instance` while running headless: custom packs can still add
+    routes (unused) and send events, which go to the terminal's event bus."""
+
+    def __init__(self, bus: EventBus):
+        from aiohttp import web
+
+        self.bus = bus
+        self.routes = web.RouteTableDef()
+        self.client_id = None
+        self.last_node_id = None
+        self.last_prompt_id = None
+
+    def send_sync(self, event, data, sid=None) -> None:
+        self.bus.emit(event, data, sid)
+
+
 class RunError(Exception):
     """A problem with the workflow file or the flags: printed, exit code 2."""
 
@@ -90,6 +107,10 @@ def main(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    from api.prompt_server import PromptServer
+
+    bus = EventBus()
+    PromptServer.instance = HeadlessPromptServer(bus)  # before custom packs import
     registry = startup.configure(args)
     for pack in registry.failed_packs:
         print(f"warning: custom node pack {pack['name']} failed to load: {pack['error']}", file=sys.stderr)
@@ -99,7 +120,6 @@ def main(args) -> int:
         print("error: the workflow is not valid\n" + describe_validation(result, prompt), file=sys.stderr)
         return 2
 
-    bus = EventBus()
     bus.subscribe(TerminalProgress(prompt, enabled=not args.no_progress))
     executor = PromptExecutor(registry.classes, bus, CacheConfig(policy="none"))
     extra_data = {"extra_pnginfo": {"workflow": raw}} if isinstance(raw, dict) and "nodes" in raw else {}

@@ -13,6 +13,13 @@ REPO = Path(__file__).resolve().parent.parent
 PACK = """
 import os
 import folder_paths
+from server import PromptServer
+
+
+# ComfyUI packs register routes at import time; headless runs must allow it.
+@PromptServer.instance.routes.get("/cli_test_pack/hello")
+async def hello(request):
+    return None
 
 
 class TextConst:
@@ -24,6 +31,7 @@ class TextConst:
         return {"required": {"text": ("STRING", {"default": "hello"}),
                              "repeat": ("INT", {"default": 1, "min": 1, "max": 5})}}
     def run(self, text, repeat):
+        PromptServer.instance.send_sync("cli_test.custom", {"text": text})
         return (text * repeat,)
 
 
