@@ -148,3 +148,17 @@ def test_folder_paths_refuses_names_outside_model_folders(name):
     import folder_paths
 
     assert folder_paths.get_full_path("checkpoints", name) is None
+
+
+def test_folder_paths_save_image_path_counts_on_and_stays_inside(tmp_path):
+    from nodes.registry import install_compat_modules
+
+    install_compat_modules()
+    import folder_paths
+
+    (tmp_path / "shots").mkdir()
+    (tmp_path / "shots" / "cat_00004_.png").write_bytes(b"")
+    folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path("shots/cat", str(tmp_path))
+    assert (Path(folder), filename, counter, subfolder) == (tmp_path.resolve() / "shots", "cat", 5, "shots")
+    with pytest.raises(ValueError):
+        folder_paths.get_save_image_path("../outside", str(tmp_path))

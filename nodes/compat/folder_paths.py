@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import MutableMapping
-from pathlib import Path
 
 from engine import folders as _folders
 from engine.folders import MODEL_EXTENSIONS
@@ -89,22 +88,10 @@ def exists_annotated_filepath(name: str) -> bool:
 
 def get_save_image_path(filename_prefix: str, output_dir: str, image_width: int = 0, image_height: int = 0):
     """(full_output_folder, filename, counter, subfolder, filename_prefix) as ComfyUI returns."""
-    prefix = filename_prefix.replace("%width%", str(image_width)).replace("%height%", str(image_height))
-    subfolder = os.path.dirname(os.path.normpath(prefix))
-    filename = os.path.basename(os.path.normpath(prefix))
-    full_output_folder = os.path.join(output_dir, subfolder)
-    root = Path(output_dir).resolve()
-    if root != Path(full_output_folder).resolve() and root not in Path(full_output_folder).resolve().parents:
-        raise ValueError(f"filename_prefix: '{filename_prefix}' points outside the output folder")
-    counter = 1
-    if os.path.isdir(full_output_folder):
-        for existing in os.listdir(full_output_folder):
-            stem, _, rest = existing.rpartition("_")
-            base, _, number = stem.rpartition("_")
-            if base == filename and number.isdigit():
-                counter = max(counter, int(number) + 1)
-    os.makedirs(full_output_folder, exist_ok=True)
-    return full_output_folder, filename, counter, subfolder, filename_prefix
+    from engine.images import save_location
+
+    folder, filename, counter, subfolder = save_location(filename_prefix, output_dir, image_width, image_height)
+    return str(folder), filename, counter, subfolder, filename_prefix
 
 
 class _FolderTable(MutableMapping):
