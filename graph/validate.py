@@ -299,7 +299,7 @@ class _Checker:
                               f"Value {value} bigger than max of {options['max']}", f"{name}",
                               {"input_name": name, "input_config": info, "received_value": value})
         except TypeError as exc:
-            return _error("invalid_input_type", f"Input value cannot be compared to its range",
+            return _error("invalid_input_type", "Input value cannot be compared to its range",
                           f"{name}, {value!r}, {exc}",
                           {"input_name": name, "input_config": info, "received_value": value,
                            "exception_message": str(exc)})
