@@ -120,6 +120,19 @@ TEST_PACK = textwrap.dedent('''
         "LoomTestFail": LoomTestFail,
     }
     WEB_DIRECTORY = "./js"
+
+    from aiohttp import web
+    from server import PromptServer
+
+
+    @PromptServer.instance.routes.get("/loom_test/hello")
+    async def hello(request):
+        return web.json_response({"hello": "from a pack"})
+
+
+    @PromptServer.instance.routes.get("/loom_test/bug")
+    async def bug(request):
+        raise RuntimeError("a real bug with a secret path /home/someone")
 ''')
 
 
