@@ -35,6 +35,16 @@ class DynamicPrompt:
         self.ephemeral[node_id] = node
         self._parent[node_id] = parent_id
 
+    # ComfyUI's names, for custom nodes that take the DYNPROMPT hidden input.
+    def get_original_prompt(self):
+        return self.original
+
+    def get_display_node_id(self, node_id):
+        return self.display_id(node_id)
+
+    def all_node_ids(self):
+        return set(self.original) | set(self.ephemeral)
+
     def parent(self, node_id):
         return self._parent.get(node_id)
 

@@ -42,10 +42,17 @@ class PromptExecutor:
             self._busy = True
             try:
                 run = PromptRun(self, prompt, prompt_id, extra_data or {}, execute_outputs)
-                return _call_without_running_loop(run.execute)
+                result = _call_without_running_loop(run.execute)
+                self._forget_instances_not_in(run.dynprompt)
+                return result
             finally:
                 self._busy = False
                 self._interrupt_event.clear()
+
+    def _forget_instances_not_in(self, dynprompt):
+        """Keep node instances only for the nodes of the last prompt."""
+        self._instances = {key: instance for key, instance in self._instances.items()
+                           if dynprompt.has_node(key[0])}
 
     def _instance(self, node_id, class_type):
         key = (node_id, class_type)

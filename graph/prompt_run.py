@@ -1,6 +1,5 @@
 """One execute() call: the state of a running prompt and the loop that runs it."""
 import asyncio
-import inspect
 import logging
 import time
 import traceback
@@ -13,7 +12,7 @@ from graph.execution_list import DynamicPrompt, ExecutionList, is_link
 from graph.expansion import add_subgraphs, linked_sources, resolve_outputs
 from graph.node_call import (describe_value, gather_inputs, has_awaitables, map_over_lists,
                              parse_returns, await_all)
-from graph.node_schema import SchemaBook
+from graph.node_schema import SchemaBook, resolve_awaitable
 from graph.signature import SignatureBuilder
 
 logger = logging.getLogger(__name__)
@@ -266,8 +265,7 @@ class PromptRun:
             execution_context.deactivate(token)
         requested = []
         for answer in answers:
-            if inspect.isawaitable(answer):
-                raise NodeDefinitionError("check_lazy_status must not be async here")
+            answer = resolve_awaitable(answer)
             if isinstance(answer, (list, tuple)):
                 requested += [n for n in answer if isinstance(n, str) and n in missing
                               and n not in requested]

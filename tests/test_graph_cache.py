@@ -184,3 +184,13 @@ def test_output_cache_none_policy_drops_everything_at_the_end_of_a_prompt():
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="policy"):
         CacheConfig(policy="forever")
+
+
+def test_unique_id_nodes_key_on_their_id():
+    executor, log = executor_for()
+    prompt = {"1": {"class_type": "Hidden", "inputs": {"value": 5}},
+              "2": {"class_type": "Hidden", "inputs": {"value": 5}}}
+    result = executor.execute(prompt, "p1")
+    assert result.outputs == {"1": {"unique_id": ["1"]}, "2": {"unique_id": ["2"]}}
+    executor.execute(prompt, "p2")
+    assert log.count("Hidden") == 2      # each ran once, then both came from the cache
