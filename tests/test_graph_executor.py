@@ -316,3 +316,51 @@ def test_deep_chains_and_diamond_ladders_do_not_blow_up(setup):
     ladder = {"1": {"class_type": "Repeat", "inputs": {"value": 3, "times": 40}},
               "2": {"class_type": "Collect", "inputs": {"value": ["1", 0]}}}
     assert executor.execute(ladder, "p2").outputs["2"] == {"values": [3 * 2 ** 40]}
+
+
+def test_expansion_can_link_outer_nodes_run_its_own_outputs_and_is_cached(setup):
+    executor, log, recorder = setup
+
+    class Wrap:
+        RETURN_TYPES = ("INT", "STRING")
+        FUNCTION = "run"
+
+        @classmethod
+        def INPUT_TYPES(cls):
+            return {"required": {"outer": ("INT", {})}}
+
+        def run(self, outer):
+            return {"expand": {
+                "sum": {"class_type": "Add", "inputs": {"a": ["1", 0], "b": 10}},   # outer node
+                "show": {"class_type": "Collect", "inputs": {"value": ["sum", 0]}}},
+                "result": (["sum", 0], "literal")}
+
+    executor.node_classes = {**executor.node_classes, "Wrap": Wrap}
+    prompt = {"1": {"class_type": "IntConst", "inputs": {"value": 5}},
+              "2": {"class_type": "Wrap", "inputs": {"outer": ["1", 0]}},
+              "3": {"class_type": "Concat", "inputs": {"a": ["2", 1], "b": "!"}},
+              "4": {"class_type": "Collect", "inputs": {"value": ["2", 0]}},
+              "5": {"class_type": "Collect", "inputs": {"value": ["3", 0]}}}
+    result = executor.execute(prompt, "p1")
+    assert result.status_str == "success", result.error
+    assert result.outputs["4"] == {"values": [15]}
+    assert result.outputs["5"] == {"values": ["literal!"]}
+    assert result.outputs["2.show"] == {"values": [15]}       # the subgraph's output node ran
+    shown = [d for d in recorder.of("executed") if d["node"] == "2.show"]
+    assert shown[0]["display_node"] == "2"
+
+    log.calls.clear()
+    again = executor.execute(prompt, "p2")
+    assert log.calls == [] and again.outputs["4"] == {"values": [15]}
+
+
+def test_blocker_reaches_input_is_list_nodes(setup):
+    executor, log, _ = setup
+    prompt = {"1": {"class_type": "IntConst", "inputs": {"value": 1}},
+              "2": {"class_type": "Gate", "inputs": {"value": ["1", 0], "open": False,
+                                                     "message": ""}},
+              "3": {"class_type": "SumList", "inputs": {"values": ["2", 0]}},
+              "4": {"class_type": "Collect", "inputs": {"value": ["3", 0]}}}
+    result = executor.execute(prompt, "p")
+    assert result.status_str == "success"
+    assert log.count("SumList") == 0 and log.count("Collect") == 0
