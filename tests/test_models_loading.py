@@ -206,3 +206,36 @@ def test_not_a_stable_diffusion_file(tmp_path):
     save_file({"layer.weight": torch.zeros(2, 2)}, str(path))
     with pytest.raises(ModelError, match="other.safetensors"):
         checkpoints.load_checkpoint(path)
+
+
+def test_sdxl_refiner_layout_loads(tmp_path):
+    """Refiner files hold only OpenCLIP-bigG (embedders.0) and 5 time ids in label_emb."""
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+
+    from tests.tiny_models import (_prefixed, _seeded, open_clip_to_ldm, tiny_clip_text, tiny_vae, unet_config,
+                                   unet_to_ldm, vae_to_ldm)
+
+    config = dict(unet_config("sdxl"), cross_attention_dim=32, projection_class_embeddings_input_dim=64 + 5 * 8)
+    with _seeded(5):
+        unet = UNet2DConditionModel(**config).eval()
+    encoder = tiny_clip_text(projection_dim=64, hidden_act="gelu", seed=4)
+    vae = tiny_vae(scaling_factor=0.13025)
+    state = {}
+    state.update(_prefixed("model.diffusion_model.", unet_to_ldm(unet.state_dict(), unet.config)))
+    state.update(_prefixed("first_stage_model.", vae_to_ldm(vae.state_dict(), 4)))
+    state.update(_prefixed("conditioner.embedders.0.model.", open_clip_to_ldm(encoder.state_dict())))
+    path = tmp_path / "tiny_refiner.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+
+    model, clip, loaded_vae = checkpoints.load_checkpoint(path)
+    assert model.arch == "sdxl_refiner" and clip.arch == "sdxl_refiner"
+    assert model.unet.config.addition_time_embed_dim == 8
+    sample, timesteps, context, _ = _unet_inputs(unet)
+    time_ids = torch.tensor([[64.0, 64, 0, 0, 6.0]] * 2)
+    kwargs = {"added_cond_kwargs": {"text_embeds": torch.randn(2, 64), "time_ids": time_ids}}
+    with torch.no_grad():
+        assert torch.allclose(unet(sample, timesteps, context, **kwargs).sample,
+                              model.unet(sample, timesteps, context, **kwargs).sample, atol=TOLERANCE)
+    assert_same_text(encoder, clip.text_encoders[0])
+    assert_same_vae(vae, loaded_vae)
