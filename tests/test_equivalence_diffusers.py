@@ -121,3 +121,107 @@ def test_txt2img_other_samplers_equal_diffusers(sd1, sampler_name, scheduler, st
                                latents=_noise((1, 4, 8, 8), seed), height=64, width=64, **call)
     assert ours.std() > 0.01
     assert (ours - theirs).abs().max() <= TOLERANCE
+
+
+def _test_image(seed=21):
+    """A smooth 64x64 test picture in 0..1, [1,64,64,3]."""
+    generator = torch.Generator("cpu").manual_seed(seed)
+    coarse = torch.rand(1, 3, 4, 4, generator=generator)
+    return torch.nn.functional.interpolate(coarse, size=(64, 64), mode="bilinear").permute(0, 2, 3, 1)
+
+
+def test_img2img_equals_img2img_pipeline(sd1):
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    model = DiffusionModel(sd1["unet"], "sd1")
+    vae = VAE(sd1["vae"])
+    init_latent = vae.encode(_test_image())
+    positive, negative = _embeddings(5)
+    steps, denoise, cfg, seed = 4, 0.5, 7.0, 99
+    ours = vae.decode(sample(model, seed, steps, cfg, "euler", "normal", [[positive, {}]], [[negative, {}]],
+                             {"samples": init_latent}, denoise=denoise)["samples"])
+    total_steps = int(steps / denoise)
+    scheduler, call = _scheduler_for("euler", model, _sigmas(model, "normal", total_steps))
+    pipe = _sd_pipeline(StableDiffusionImg2ImgPipeline, sd1, scheduler)
+    # the latent goes in as `image` (not re-encoded); the noise comes from the same seeded CPU generator
+    theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative, guidance_scale=cfg,
+                               image=init_latent, strength=denoise,
+                               generator=torch.Generator("cpu").manual_seed(seed), **call)
+    assert (ours - theirs).abs().max() <= TOLERANCE
+    untouched = vae.decode(init_latent)
+    assert (ours - untouched).abs().max() > 0.01  # sampling did change the picture
+
+
+def test_inpainting_unet_equals_inpaint_pipeline():
+    from diffusers import StableDiffusionInpaintPipeline
+
+    components = tiny_sd_components("sd1", in_channels=9)
+    model = DiffusionModel(components["unet"], "sd1")
+    assert model.in_channels == 9
+    vae = VAE(components["vae"])
+    image = _test_image(22)
+    mask = torch.zeros(1, 64, 64)
+    mask[:, 16:48, 24:56] = 1.0  # aligned to 8 px: nearest and bilinear downscaling agree
+    masked_latent = vae.encode(image * (1 - mask[..., None]) + 0.5 * mask[..., None])
+    positive, negative = _embeddings(6)
+    extras = {"concat_latent_image": masked_latent, "concat_mask": mask}
+    steps, cfg, seed = 5, 6.0, 5
+    ours = vae.decode(sample(model, seed, steps, cfg, "euler", "karras", [[positive, dict(extras)]],
+                             [[negative, dict(extras)]], {"samples": torch.zeros(1, 4, 8, 8)})["samples"])
+    scheduler, call = _scheduler_for("euler", model, _sigmas(model, "karras", steps))
+    pipe = _sd_pipeline(StableDiffusionInpaintPipeline, components, scheduler)
+    theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative, guidance_scale=cfg,
+                               image=image.permute(0, 3, 1, 2), mask_image=mask[:, None],
+                               masked_image_latents=masked_latent, latents=_noise((1, 4, 8, 8), seed),
+                               height=64, width=64, strength=1.0, **call)
+    assert (ours - theirs).abs().max() <= TOLERANCE
+    plain = vae.decode(sample(model, seed, steps, cfg, "euler", "karras", [[positive, {}]], [[negative, {}]],
+                              {"samples": torch.zeros(1, 4, 8, 8)})["samples"])
+    assert (ours - plain).abs().max() > 0.01  # the mask and image channels matter
+
+
+def test_sdxl_txt2img_equals_sdxl_pipeline():
+    from diffusers import StableDiffusionXLPipeline
+
+    components = tiny_sd_components("sdxl")
+    model = DiffusionModel(components["unet"], "sdxl")
+    generator = torch.Generator("cpu").manual_seed(8)
+    positive, negative = torch.randn(1, 77, 64, generator=generator), torch.randn(1, 77, 64, generator=generator)
+    pooled, negative_pooled = torch.randn(1, 64, generator=generator), torch.randn(1, 64, generator=generator)
+    steps, cfg, seed = 5, 5.0, 31
+    latent = sample(model, seed, steps, cfg, "euler", "normal", [[positive, {"pooled_output": pooled}]],
+                    [[negative, {"pooled_output": negative_pooled}]], {"samples": torch.zeros(1, 4, 8, 8)})
+    ours = VAE(components["vae"], "sdxl").decode(latent["samples"])
+    scheduler, call = _scheduler_for("euler", model, _sigmas(model, "normal", steps))
+    pipe = StableDiffusionXLPipeline(vae=components["vae"], text_encoder=components["text_encoder"],
+                                     text_encoder_2=components["text_encoder_2"], tokenizer=components["tokenizer"],
+                                     tokenizer_2=components["tokenizer_2"], unet=components["unet"],
+                                     scheduler=scheduler).to("cpu")
+    theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative,
+                               pooled_prompt_embeds=pooled, negative_pooled_prompt_embeds=negative_pooled,
+                               guidance_scale=cfg, latents=_noise((1, 4, 8, 8), seed), height=64, width=64, **call)
+    assert ours.std() > 0.01
+    assert (ours - theirs).abs().max() <= TOLERANCE
+    # the size conditions reach the UNet: another original size gives another picture
+    resized = sample(model, seed, steps, cfg, "euler", "normal",
+                     [[positive, {"pooled_output": pooled, "width": 1024, "height": 1024}]],
+                     [[negative, {"pooled_output": negative_pooled}]], {"samples": torch.zeros(1, 4, 8, 8)})
+    assert not torch.allclose(resized["samples"], latent["samples"])
+
+
+def test_v_prediction_equals_pipeline_with_v_prediction_scheduler():
+    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+
+    components = tiny_sd_components("sd2")
+    model = DiffusionModel(components["unet"], "sd2", prediction_type="v_prediction")
+    positive, negative = _embeddings(9)
+    steps, cfg, seed = 5, 7.0, 4
+    ours = _loom_images(components, model, seed=seed, steps=steps, cfg=cfg, sampler_name="euler", scheduler="karras",
+                        positive=[[positive, {}]], negative=[[negative, {}]],
+                        latent={"samples": torch.zeros(1, 4, 8, 8)})
+    scheduler = EulerDiscreteScheduler(**SD_BETAS, timestep_spacing="leading", prediction_type="v_prediction")
+    pipe = _sd_pipeline(StableDiffusionPipeline, components, scheduler)
+    theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative, guidance_scale=cfg,
+                               latents=_noise((1, 4, 8, 8), seed), height=64, width=64,
+                               sigmas=_sigmas(model, "karras", steps).tolist())
+    assert (ours - theirs).abs().max() <= TOLERANCE
