@@ -14,7 +14,7 @@ from pathlib import Path
 from cli import startup
 from cli.progress import TerminalProgress
 from graph.cache import CacheConfig
-from graph.errors import WorkflowError
+from graph.errors import WorkflowError, format_execution_error
 from graph.events import EventBus
 from graph.executor import PromptExecutor
 from graph.validate import validate_prompt
@@ -133,12 +133,7 @@ def main(args) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     if outcome.status_str != "success":
-        error = outcome.error or {}
-        print(
-            f"error: node #{error.get('node_id')} {error.get('node_type', '')} failed: "
-            f"{error.get('exception_type', '')}: {error.get('exception_message', '')}".rstrip(),
-            file=sys.stderr,
-        )
+        print(f"error: {format_execution_error(outcome.error or {})}", file=sys.stderr)
         return 1
     files = output_files(outcome.outputs)
     for file in files:

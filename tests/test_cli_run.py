@@ -148,7 +148,7 @@ def test_failing_node_exits_nonzero_with_readable_message(setup):
     }
     result = run(workflow)
     assert result.returncode == 1
-    assert "#2 Explode" in result.stderr and "cannot explode abc" in result.stderr
+    assert "Explode (#2)" in result.stderr and "cannot explode abc" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (out / "never.txt").exists()
 
