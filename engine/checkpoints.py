@@ -95,8 +95,7 @@ def _model_from_ldm(unet_state: dict, info: detect.CheckpointInfo, name: str, po
 
     config = detect.unet_config(unet_state, info.arch, pooled_width)
     converted = unet_to_diffusers(unet_state, config)
-    unet = _build(lambda: UNet2DConditionModel(**config), converted, name, "UNet")
-    _to_dtype(unet, dtype or devices.unet_dtype())
+    unet = _build(lambda: UNet2DConditionModel(**config), converted, name, "UNet", dtype or devices.unet_dtype())
     return DiffusionModel(unet, info.arch, info.prediction_type)
 
 
@@ -107,8 +106,7 @@ def _vae_from_state(vae_state: dict, arch: str, name: str):
 
     config = detect.vae_config(vae_state, arch)
     converted = vae_to_diffusers(vae_state, config)
-    autoencoder = _build(lambda: AutoencoderKL(**config), converted, name, "VAE")
-    _to_dtype(autoencoder, devices.vae_dtype())
+    autoencoder = _build(lambda: AutoencoderKL(**config), converted, name, "VAE", devices.vae_dtype())
     return VAE(autoencoder, arch)
 
 
@@ -146,8 +144,7 @@ def _text_encoder(state: dict, name: str, template: str):
 
     config = CLIPTextConfig(**detect.text_config(state, template))
     cls = CLIPTextModelWithProjection if "text_projection.weight" in state else CLIPTextModel
-    encoder = _build(lambda: cls(config), state, name, "text encoder")
-    _to_dtype(encoder, devices.text_encoder_dtype())
+    encoder = _build(lambda: cls(config), state, name, "text encoder", devices.text_encoder_dtype())
     return encoder
 
 
@@ -166,8 +163,11 @@ def _make_clip(encoders: list, arch: str):
 
 # ------------------------------------------------------------------ module building
 
-def _build(factory, state: dict, name: str, part: str):
-    """Make a module and load `state` into it, strictly; ModelError naming the file otherwise."""
+def _build(factory, state: dict, name: str, part: str, dtype: torch.dtype):
+    """Make a module (without random init) and load `state` into it in `dtype`, strictly.
+
+    Missing, unexpected or wrongly shaped weights raise ModelError naming the file.
+    """
     with torch.device("meta"):
         module = factory()
     expected = module.state_dict()
@@ -183,7 +183,7 @@ def _build(factory, state: dict, name: str, part: str):
         if tuple(state[key].shape) != tuple(value.shape):
             raise ModelError(f"{name}: {part} weight {key} has shape {tuple(state[key].shape)}, "
                              f"expected {tuple(value.shape)}")
-    state = {key: value.to(torch.float32) if value.is_floating_point() else value for key, value in state.items()}
+    state = {key: value.to(dtype) if value.is_floating_point() else value for key, value in state.items()}
     module.load_state_dict(state, strict=True, assign=True)
     _materialise_buffers(module)
     return module.eval().requires_grad_(False)
