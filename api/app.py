@@ -87,6 +87,12 @@ def create_app(args) -> web.Application:
 
     server = PromptServer(args)  # before the packs load: they may add routes to it
     server.max_upload_bytes = float(option(args, "max_upload_size", 100)) * 1024 * 1024
+    app = web.Application(
+        middlewares=[make_access_middleware(listen, option(args, "enable_cors_header"), auth_token), error_middleware],
+        client_max_size=int(server.max_upload_bytes),
+    )
+    server.app = app
+    app[SERVER_KEY] = server
     server.registry = load_registry(args)
     server.store = Store(Path(configured.user_dir) / "loom.db")
     server.history = History(server.store)
@@ -96,12 +102,6 @@ def create_app(args) -> web.Application:
     server.worker = PromptWorker(server, before_first_prompt=lambda: configure_devices(args))
     bus.subscribe(server.worker.forward_event)
 
-    app = web.Application(
-        middlewares=[make_access_middleware(listen, option(args, "enable_cors_header"), auth_token), error_middleware],
-        client_max_size=int(server.max_upload_bytes),
-    )
-    server.app = app
-    app[SERVER_KEY] = server
     for module in (routes_prompt, routes_info, routes_files, routes_user, ws):
         module.add_routes(server.routes, server)
     for route in server.routes:

@@ -154,10 +154,11 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
     async def get_history(request):
         max_items = request.query.get("max_items")
         offset = request.query.get("offset")
-        return web.json_response(server.history.items(
-            max_items=_int(max_items, "max_items") if max_items is not None else None,
-            offset=_int(offset, "offset") if offset is not None else None,
-        ))
+        max_items = _int(max_items, "max_items") if max_items is not None else None
+        if max_items is not None and max_items < 0:
+            raise BadRequest(f"max_items: must be 0 or more, got {max_items}")
+        offset = _int(offset, "offset") if offset is not None else None
+        return web.json_response(server.history.items(max_items=max_items, offset=offset))
 
     @routes.get("/history/{prompt_id}")
     async def get_history_item(request):
