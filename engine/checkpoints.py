@@ -17,7 +17,8 @@ import torch
 
 from engine import detect, devices, model_cache, safe_load
 from engine.errors import ModelError
-from engine.ldm_to_diffusers import clip_l_to_diffusers, open_clip_to_diffusers, unet_to_diffusers, vae_to_diffusers
+from engine.ldm_to_diffusers import (clip_l_to_diffusers, diffusers_unet_to_ldm, open_clip_to_diffusers,
+                                     unet_to_diffusers, vae_to_diffusers)
 
 CLIP_TYPES = ("stable_diffusion", "sd1", "sd2", "sdxl")
 
@@ -324,8 +325,13 @@ def _load_unet(path: Path, prediction_type, allow_pickle, dtype):
         return DiffusionModel(unet, arch, detect.normalise_prediction_type(prediction_type or "epsilon"))
     state = safe_load.load_state_dict(path, allow_pickle)
     unet_state = detect.strip_prefix(state, detect.UNET_PREFIX) or state
-    if "input_blocks.0.0.weight" not in unet_state and (path.parent / "config.json").is_file():
-        return _load_unet(path.parent, prediction_type, allow_pickle, dtype)  # diffusers unet/ folder
+    if "input_blocks.0.0.weight" not in unet_state and "conv_in.weight" in unet_state:  # diffusers layout
+        if (path.parent / "config.json").is_file():
+            return _load_unet(path.parent, prediction_type, allow_pickle, dtype)
+        try:
+            unet_state = diffusers_unet_to_ldm(unet_state)
+        except (KeyError, ValueError, IndexError) as error:
+            raise ModelError(f"{path.name}: UNet layout not understood (key {error})") from error
     arch = detect.detect_unet_arch(unet_state, path.name)
     in_channels = detect.unet_in_channels(unet_state, path.name)
     prediction = detect.decide_prediction_type(state, arch, in_channels, path.name,

@@ -6,6 +6,8 @@ SD2's 24-layer layout written into it and scaled-down encoders would not fit.
 """
 from __future__ import annotations
 
+import re
+
 import torch
 from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
 
@@ -151,3 +153,26 @@ def _resnet_parts(rest: list[str]) -> list[str]:
     if rest and rest[0] in _UNET_RESNET_NAMES:
         return [_UNET_RESNET_NAMES[rest[0]]] + rest[1:]
     return rest
+
+
+def diffusers_unet_to_ldm(state: dict) -> dict:
+    """A UNet saved in diffusers layout without its config.json -> LDM keys.
+
+    The layout facts the name mapping needs (layers per block, which up blocks have
+    attention) are read from the keys; the usual LDM path then infers the config.
+    """
+    resnets = {int(k.split(".")[3]) for k in state if k.startswith("down_blocks.0.resnets.")}
+    up_levels = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("up_blocks."))
+    with_attention = {int(k.split(".")[1]) for k in state if re.match(r"up_blocks\.\d+\.attentions\.", k)}
+    config = {
+        "layers_per_block": len(resnets),
+        "up_block_types": ["CrossAttnUpBlock2D" if i in with_attention else "UpBlock2D" for i in range(up_levels)],
+    }
+    converted = {}
+    for key, value in state.items():
+        module, _, leaf = key.rpartition(".")
+        ldm = unet_module_name_to_ldm(module, config)
+        if ldm is None:
+            raise KeyError(key)
+        converted[f"{ldm}.{leaf}"] = value
+    return converted

@@ -239,3 +239,15 @@ def test_sdxl_refiner_layout_loads(tmp_path):
                               model.unet(sample, timesteps, context, **kwargs).sample, atol=TOLERANCE)
     assert_same_text(encoder, clip.text_encoders[0])
     assert_same_vae(vae, loaded_vae)
+
+
+@pytest.mark.parametrize("arch", ["sd1", "sdxl"])
+def test_unet_file_in_diffusers_layout_without_config(saved, tmp_path, arch):
+    from safetensors.torch import save_file
+
+    original = saved[arch]["components"]["unet"]
+    path = tmp_path / "diffusion_pytorch_model.safetensors"
+    save_file({k: v.contiguous() for k, v in original.state_dict().items()}, str(path))
+    model = checkpoints.load_unet(path)
+    assert model.arch == arch
+    assert_same_unet(original, model.unet)
