@@ -50,8 +50,8 @@ class PromptWorker(threading.Thread):
         started = False
         queue = self.server.prompt_queue
         while not self._stop_event.is_set():
-            self._free_if_asked()
             item = queue.get(timeout=0.25)
+            self._free_if_asked()  # also between taking a prompt and running it
             if item is None:
                 continue
             if not started and self.before_first_prompt is not None:

@@ -54,8 +54,17 @@ def test_event_order_history_and_cached_rerun(server):
                 assert sorted(cached) == ["1", "2"]
                 assert "progress" not in types(events)
 
+                # POST /free drops the cached outputs: the next run computes again
+                async with session.post(f"{server.url}/free", json={"free_memory": True}) as response:
+                    assert response.status == 200
+                _, freed = await post_prompt(session, server.url, slow_prompt(steps=3), "alice")
+                events = await events_until_done(ws, freed["prompt_id"])
+                assert types(events).count("progress") == 3
+
+                async with session.get(f"{server.url}/api/history?max_items=2") as response:
+                    assert list(await response.json()) == [body["prompt_id"], freed["prompt_id"]]
                 async with session.get(f"{server.url}/api/history?max_items=1") as response:
-                    assert list(await response.json()) == [body["prompt_id"]]
+                    assert list(await response.json()) == [freed["prompt_id"]]
                 async with session.get(f"{server.url}/history/unknown") as response:
                     assert await response.json() == {}
 
