@@ -200,3 +200,42 @@ def test_ksampler_reports_progress_and_previews_and_stops_on_interrupt(base, reg
     assert result.status_str == "interrupted"
     steps_seen = [d["value"] for e, d in events if e == "progress" and d.get("node") == "3"]
     assert steps_seen == [1, 2]
+
+
+def test_inpainting_graph_equals_inpaint_pipeline(base, registry):
+    """9-channel inpainting checkpoint + InpaintModelConditioning (mask from the PNG's alpha)."""
+    from diffusers import StableDiffusionInpaintPipeline
+
+    components = tiny_sd_components("sd1", in_channels=9)
+    save_single_file(components, base / "models" / "checkpoints" / "tiny_inpaint.safetensors")
+    picture = np.asarray(Image.fromarray((np.random.default_rng(5).random((8, 8, 3)) * 255).astype(np.uint8))
+                         .resize((64, 64), Image.BILINEAR))
+    alpha = np.full((64, 64), 255, np.uint8)
+    alpha[16:48, 8:40] = 0  # LoadImage: transparent = masked (to repaint); aligned to 8 px
+    Image.fromarray(np.dstack([picture, alpha]), "RGBA").save(base / "input" / "hole.png")
+    seed, steps, cfg = 11, 5, 6.0
+    prompt = _txt2img_prompt("tiny_inpaint.safetensors", seed, steps, cfg, "karras")
+    prompt["10"] = {"class_type": "LoadImage", "inputs": {"image": "hole.png"}}
+    prompt["11"] = {"class_type": "InpaintModelConditioning", "inputs": {
+        "positive": ["6", 0], "negative": ["7", 0], "vae": ["4", 2], "pixels": ["10", 0], "mask": ["10", 1],
+        "noise_mask": False}}
+    prompt["3"]["inputs"]["positive"] = ["11", 0]
+    prompt["3"]["inputs"]["negative"] = ["11", 1]
+    result = _run_graph(registry, prompt)
+    ours = _saved_image(base, result)
+
+    pixels = torch.from_numpy(picture.copy()).permute(2, 0, 1)[None].float() / 255
+    mask = torch.from_numpy(alpha == 0).float()[None, None]
+    vae = components["vae"]
+    with torch.no_grad():
+        masked = pixels * (1 - mask) + 0.5 * mask
+        masked_latent = vae.encode(masked * 2 - 1).latent_dist.mode() * vae.config.scaling_factor
+    pipe = StableDiffusionInpaintPipeline(**{k: components[k] for k in ("vae", "text_encoder", "tokenizer", "unet")},
+                                          scheduler=_euler(), safety_checker=None, feature_extractor=None,
+                                          requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        images = pipe(POSITIVE, negative_prompt=NEGATIVE, image=pixels, mask_image=mask,
+                      masked_image_latents=masked_latent, latents=_noise(seed), strength=1.0, height=64, width=64,
+                      guidance_scale=cfg, sigmas=_sigmas("karras", steps), output_type="pt").images
+    assert np.abs(ours - _reference_pixels(images)).max() <= 2
