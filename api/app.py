@@ -10,6 +10,7 @@ just before the first prompt runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -156,6 +157,10 @@ async def serve(app: web.Application, listen: str, port: int, started=None) -> N
 
 def run_server(args) -> None:
     """Start the server and block until it is stopped."""
+    logging.basicConfig(
+        level=logging.DEBUG if option(args, "verbose", False) else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         app = create_app(args)
     except StartupError as error:

@@ -159,7 +159,7 @@ def test_two_clients_get_only_their_events_and_reconnect_keeps_them(server):
             await first.close()
 
             # reconnect with the same clientId while a prompt of that client runs
-            _, slow = await post_prompt(session, server.url, slow_prompt(text="again", steps=30, delay=0.03), "one")
+            _, slow = await post_prompt(session, server.url, slow_prompt(text="again", steps=60, delay=0.03), "one")
             await asyncio.sleep(0.2)
             again = await session.ws_connect(server.ws_url + "?clientId=one")
             events = await events_until_done(again, slow["prompt_id"])
