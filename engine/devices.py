@@ -1,14 +1,13 @@
 """The one place that decides the device and dtypes for models.
 
-Nothing is chosen at import: `configure(...)` stores the start-up flags and
+Torch is imported inside the functions so that start-up (which only calls
+`configure`) stays fast. Nothing is chosen at import: `configure(...)` stores the start-up flags and
 `torch_device()` decides on its first call (CUDA, then MPS, then CPU).
 fp16 is never used on CPU (it is tens of times slower there); bf16 only if asked.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
 
 
 @dataclass
@@ -43,6 +42,8 @@ def settings() -> DeviceSettings:
 
 
 def torch_device() -> torch.device:
+    import torch
+
     current = settings()
     if current.device is None:
         if current.cpu:
@@ -57,6 +58,8 @@ def torch_device() -> torch.device:
 
 
 def _model_dtype() -> torch.dtype:
+    import torch
+
     current = settings()
     device = torch_device()
     if current.force_fp32:
@@ -78,6 +81,8 @@ def text_encoder_dtype() -> torch.dtype:
 
 def vae_dtype() -> torch.dtype:
     """The SD1/SD2/SDXL VAEs overflow in fp16; use bf16 where supported, else fp32."""
+    import torch
+
     current = settings()
     device = torch_device()
     if current.force_fp32 or device.type != "cuda":
@@ -88,10 +93,14 @@ def vae_dtype() -> torch.dtype:
 
 
 def intermediate_device() -> torch.device:
+    import torch
+
     return torch.device("cpu")
 
 
 def offload_device() -> torch.device:
+    import torch
+
     return torch.device("cpu")
 
 
@@ -100,6 +109,8 @@ def allow_pickle() -> bool:
 
 
 def empty_cache() -> None:
+    import torch
+
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     mps = getattr(torch, "mps", None)
@@ -109,6 +120,8 @@ def empty_cache() -> None:
 
 def free_memory(device: torch.device | None = None) -> int:
     """Bytes free on the device (system RAM for CPU)."""
+    import torch
+
     device = device or torch_device()
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
