@@ -3,14 +3,12 @@
 `create_app(args)` is used by server.py and by the tests; `run_server(args)`
 blocks until the process is stopped. `args` is an argparse.Namespace; a
 missing attribute means its default, so tests can pass a small one. Nothing
-here imports torch: the worker configures the devices (and so imports torch)
-just before the first prompt runs.
+here imports torch; start-up is shared with the headless runner (cli.startup).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -22,39 +20,13 @@ from api.errors import error_middleware
 from api.prompt_server import PromptServer
 from api.security import StartupError, check_listen_flags, make_access_middleware
 from api.worker import PromptWorker
-from engine import folders
+from cli import startup
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/api"
 SERVER_KEY = web.AppKey("server", PromptServer)
 
 
-def option(args, name: str, default=None):
-    value = getattr(args, name, None)
-    return default if value is None else value
-
-
-def configure_folders(args) -> folders.Folders:
-    configured = folders.configure(
-        base_dir=option(args, "base_directory"),
-        output_dir=option(args, "output_directory"),
-        input_dir=option(args, "input_directory"),
-        temp_dir=option(args, "temp_directory"),
-        user_dir=option(args, "user_directory"),
-    )
-    configured.ensure_io_dirs()
-    for yaml_path in option(args, "extra_model_paths_config", []) or []:
-        from engine import extra_model_paths
-
-        extra_model_paths.apply(yaml_path, configured)
-    return configured
-
-
-def load_registry(args):
-    from nodes.registry import NodeRegistry
-
-    custom_dir = Path(option(args, "custom_nodes_directory", REPO_ROOT / "custom_nodes"))
-    return NodeRegistry([custom_dir], load_custom_nodes=not option(args, "disable_custom_nodes", False)).load()
+option = startup.flag
 
 
 def make_executor(args, registry, bus):
@@ -69,12 +41,6 @@ def make_executor(args, registry, bus):
     return PromptExecutor(registry.classes, bus, cache)
 
 
-def configure_devices(args) -> None:
-    from cli import startup
-
-    startup.configure_devices(args)
-
-
 def create_app(args) -> web.Application:
     from graph.events import EventBus
     from graph.history import History
@@ -84,7 +50,8 @@ def create_app(args) -> web.Application:
     listen = option(args, "listen", "127.0.0.1")
     auth_token = option(args, "auth_token")
     check_listen_flags(listen, auth_token, bool(option(args, "insecure", False)))
-    configured = configure_folders(args)
+    configured = startup.configure_folders(args)
+    startup.configure_devices(args)
 
     server = PromptServer(args)  # before the packs load: they may add routes to it
     server.max_upload_bytes = float(option(args, "max_upload_size", 100)) * 1024 * 1024
@@ -94,13 +61,13 @@ def create_app(args) -> web.Application:
     )
     server.app = app
     app[SERVER_KEY] = server
-    server.registry = load_registry(args)
+    server.registry = startup.load_registry(args)
     server.store = Store(Path(configured.user_dir) / "loom.db")
     server.history = History(server.store)
     server.prompt_queue = PromptQueue(server.store, server.history, on_change=server.queue_updated)
     bus = EventBus()
     server.executor = make_executor(args, server.registry, bus)
-    server.worker = PromptWorker(server, before_first_prompt=lambda: configure_devices(args))
+    server.worker = PromptWorker(server)
     bus.subscribe(server.worker.forward_event)
 
     for module in (routes_prompt, routes_info, routes_files, routes_user, ws):
@@ -157,10 +124,7 @@ async def serve(app: web.Application, listen: str, port: int, started=None) -> N
 
 def run_server(args) -> None:
     """Start the server and block until it is stopped."""
-    logging.basicConfig(
-        level=logging.DEBUG if option(args, "verbose", False) else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    startup.configure_logging(args)
     try:
         app = create_app(args)
     except StartupError as error:

@@ -8,6 +8,7 @@ entry is stored, so a client that fetches /history on that event finds it.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -18,10 +19,9 @@ log = logging.getLogger("loom.api.worker")
 
 
 class PromptWorker(threading.Thread):
-    def __init__(self, server, before_first_prompt=None):
+    def __init__(self, server):
         super().__init__(name="loom-prompt-worker", daemon=True)
         self.server = server
-        self.before_first_prompt = before_first_prompt
         self._stop_event = threading.Event()
         self._free_request: dict | None = None
         self._lock = threading.Lock()
@@ -47,19 +47,12 @@ class PromptWorker(threading.Thread):
     # -- the loop ------------------------------------------------------------------
 
     def run(self) -> None:
-        started = False
         queue = self.server.prompt_queue
         while not self._stop_event.is_set():
             item = queue.get(timeout=0.25)
             self._free_if_asked()  # also between taking a prompt and running it
             if item is None:
                 continue
-            if not started and self.before_first_prompt is not None:
-                try:
-                    self.before_first_prompt()
-                except Exception:
-                    log.exception("start-up before the first prompt failed")
-                started = True
             self.run_one(item)
 
     def run_one(self, item) -> None:
@@ -96,3 +89,11 @@ class PromptWorker(threading.Thread):
         reset = getattr(self.server.executor, "reset_cache", None)
         if callable(reset):
             reset()
+        if "engine.model_cache" not in sys.modules:
+            return  # no model was ever loaded; nothing else to free (and no torch import)
+        if request["unload_models"]:
+            sys.modules["engine.model_cache"].get().clear()
+        if request["unload_models"] or request["free_memory"]:
+            from engine import devices
+
+            devices.empty_cache()

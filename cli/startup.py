@@ -1,4 +1,5 @@
-"""What both the server and the headless runner do at start: folders, devices, nodes."""
+"""Start-up shared by the server (api.app) and the headless runner (cli.run):
+folders, devices and the node catalogue. Nothing here imports torch."""
 
 from __future__ import annotations
 
@@ -10,32 +11,34 @@ from engine import folders
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def configure(args) -> "nodes.registry.NodeRegistry":  # noqa: F821
-    """Apply the directory and device flags, then load the node catalogue."""
+def flag(args, name: str, default=None):
+    """args.name, or default when the flag is missing or None (tests pass small Namespaces)."""
+    value = getattr(args, name, None)
+    return default if value is None else value
+
+
+def configure_logging(args) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        level=logging.DEBUG if flag(args, "verbose", False) else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
+
+def configure_folders(args) -> folders.Folders:
+    """Apply the directory flags and extra_model_paths.yaml files."""
     configured = folders.configure(
-        base_dir=getattr(args, "base_directory", None),
-        output_dir=getattr(args, "output_directory", None),
-        input_dir=getattr(args, "input_directory", None),
-        temp_dir=getattr(args, "temp_directory", None),
-        user_dir=getattr(args, "user_directory", None),
+        base_dir=flag(args, "base_directory"),
+        output_dir=flag(args, "output_directory"),
+        input_dir=flag(args, "input_directory"),
+        temp_dir=flag(args, "temp_directory"),
+        user_dir=flag(args, "user_directory"),
     )
     configured.ensure_io_dirs()
-    for yaml_path in getattr(args, "extra_model_paths_config", None) or []:
+    for yaml_path in flag(args, "extra_model_paths_config", []):
         from engine import extra_model_paths
 
         extra_model_paths.apply(yaml_path, configured)
-    configure_devices(args)
-
-    from nodes.registry import NodeRegistry
-
-    custom_dir = getattr(args, "custom_nodes_directory", None) or REPO_ROOT / "custom_nodes"
-    return NodeRegistry(
-        [custom_dir], load_custom_nodes=not getattr(args, "disable_custom_nodes", False)
-    ).load()
+    return configured
 
 
 def configure_devices(args) -> None:
@@ -43,11 +46,27 @@ def configure_devices(args) -> None:
     from engine import devices
 
     devices.configure(
-        cpu=getattr(args, "cpu", False),
-        lowvram=getattr(args, "lowvram", False),
-        novram=getattr(args, "novram", False),
-        force_fp32=getattr(args, "force_fp32", False),
-        force_fp16=getattr(args, "force_fp16", False),
-        bf16=getattr(args, "bf16", False),
-        allow_pickle=getattr(args, "allow_pickle", False),
+        cpu=flag(args, "cpu", False),
+        lowvram=flag(args, "lowvram", False),
+        novram=flag(args, "novram", False),
+        force_fp32=flag(args, "force_fp32", False),
+        force_fp16=flag(args, "force_fp16", False),
+        bf16=flag(args, "bf16", False),
+        allow_pickle=flag(args, "allow_pickle", False),
     )
+
+
+def load_registry(args):
+    """The built-in nodes plus the custom packs (unless --disable-custom-nodes)."""
+    from nodes.registry import NodeRegistry
+
+    custom_dir = Path(flag(args, "custom_nodes_directory", REPO_ROOT / "custom_nodes"))
+    return NodeRegistry([custom_dir], load_custom_nodes=not flag(args, "disable_custom_nodes", False)).load()
+
+
+def configure(args):
+    """Everything the runner needs before it loads a workflow; returns the registry."""
+    configure_logging(args)
+    configure_folders(args)
+    configure_devices(args)
+    return load_registry(args)
