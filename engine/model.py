@@ -33,6 +33,12 @@ class DiffusionModel:
         return int(self.unet.config.in_channels)
 
     @property
+    def nbytes(self) -> int:
+        """Size of the UNet weights; lets caches size a MODEL without walking the module tree."""
+        tensors = list(self.unet.parameters()) + list(self.unet.buffers())
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    @property
     def sigmas(self) -> torch.Tensor:
         """Noise levels of the 1000 training timesteps, ascending."""
         acp = self.alphas_cumprod

@@ -2,6 +2,7 @@
 from engine.sampling.names import (SAMPLER_NAMES, SCHEDULER_NAMES, unsupported_message)
 
 SEED_MAX = 0xFFFFFFFFFFFFFFFF
+PREVIEW_INTERVAL_S = 0.25  # at most ~4 previews a second, plus the last step
 
 
 def _common_inputs(seed_name):
@@ -29,20 +30,26 @@ def _validate_names(sampler_name=None, scheduler=None):
 
 
 def _run(model, seed, steps, cfg, sampler_name, scheduler, positive, negative, latent_image, **options):
+    import time
+
     from graph import context
     from engine.sampling.ksampler import sample
 
     ctx = context.current()
     arch = getattr(model, "arch", "sd1")
+    last_preview = [float("-inf")]
 
     def on_step(step, total, denoised):
         if ctx is None:
             return
         preview = None
-        if denoised is not None and denoised.shape[1] == 4:
+        now = time.monotonic()
+        wants_preview = step == total or now - last_preview[0] >= PREVIEW_INTERVAL_S
+        if wants_preview and denoised is not None and denoised.shape[1] == 4:
             from engine.sampling.preview import latent_to_jpeg
 
             preview = ("JPEG", latent_to_jpeg(denoised, arch))
+            last_preview[0] = now
         ctx.progress(step, total, preview=preview)
 
     if ctx is not None:
