@@ -122,6 +122,9 @@ def main():
         pipe = StableDiffusionPipeline(**{k: components[k] for k in ("vae", "text_encoder", "tokenizer", "unet")},
                                        scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                        requires_safety_checker=False)
+        from engine import devices
+
+        pipe.to(devices.torch_device(), devices.unet_dtype())  # the device and dtype Loom uses
         pipe.set_progress_bar_config(disable=True)
         latent_size = size // 8
 

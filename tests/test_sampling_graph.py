@@ -20,6 +20,17 @@ POSITIVE = "a glass bottle on a table, sunlight"
 NEGATIVE = "blurry, text"
 
 
+@pytest.fixture(autouse=True)
+def cpu_fp32():
+    """The diffusers references run on CPU in float32: make Loom do the same on any machine."""
+    from engine import devices
+
+    previous = devices._settings
+    devices.configure(cpu=True)
+    yield
+    devices._settings = previous
+
+
 @pytest.fixture
 def base(tmp_path):
     previous = folders._folders
