@@ -317,3 +317,47 @@ def test_inpainting_unet_gets_mask_and_image_channels(conds):
                       [[conds[1], {"concat_latent_image": original, "concat_mask": mask}]],
                       {"samples": original})["samples"]
     assert not torch.allclose(explicit, without)
+
+
+def test_lora_patches_apply_during_sampling_only(conds):
+    from engine.patching import LoraPatch
+
+    unet = tiny_unet("sd1")
+    base = DiffusionModel(unet, "sd1")
+    name = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"
+    weight = dict(unet.named_parameters())[name]
+    before = weight.detach().clone()
+    patched = base.clone()
+    generator = torch.Generator().manual_seed(0)
+    patched.add_patches({name: LoraPatch(up=torch.randn(weight.shape[0], 2, generator=generator),
+                                         down=torch.randn(2, weight.shape[1], generator=generator))}, 1.0)
+    assert base.patches == {} and name in patched.patches
+    plain = _run(base, conds, steps=2)
+    with_lora = _run(patched, conds, steps=2)
+    assert not torch.allclose(plain, with_lora)
+    assert torch.equal(weight.detach(), before)  # weights restored after sampling
+    assert torch.equal(_run(base, conds, steps=2), plain)
+
+
+def test_depth_unet_takes_its_extra_channel_from_the_conditioning(conds):
+    model = DiffusionModel(tiny_unet("sd1", in_channels=5), "sd2")
+    depth = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    positive = [[conds[0], {"concat_latent_image": depth}]]
+    negative = [[conds[1], {"concat_latent_image": depth}]]
+    out = sample(model, 1, 2, 5.0, "euler", "normal", positive, negative, {"samples": torch.zeros(LATENT)})
+    assert torch.isfinite(out["samples"]).all()
+    with pytest.raises(ValueError, match="positive: this model takes 1 extra input channel"):
+        sample(model, 1, 2, 5.0, "euler", "normal", [[conds[0], {}]], negative, {"samples": torch.zeros(LATENT)})
+
+
+def test_model_clone_shares_the_unet_and_copies_patches():
+    unet = tiny_unet("sd1")
+    model = DiffusionModel(unet, "sd1")
+    other = model.clone()
+    other.add_patches({"x": object()}, 0.5)
+    assert other.unet is model.unet and model.patches == {} and other.patches["x"][0][0] == 0.5
+    assert model.in_channels == 4 and model.sigmas.shape == (1000,)
+    assert model.nbytes == sum(p.numel() * 4 for p in unet.parameters()) + sum(
+        b.numel() * b.element_size() for b in unet.buffers())
+    with pytest.raises(ValueError, match="prediction_type"):
+        DiffusionModel(unet, "sd1", prediction_type="flow")
