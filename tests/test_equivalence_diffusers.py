@@ -236,3 +236,24 @@ def test_v_prediction_equals_pipeline_with_v_prediction_scheduler():
                                latents=_noise((1, 4, 8, 8), seed), height=64, width=64,
                                sigmas=_sigmas(model, "karras", steps).tolist())
     assert (ours - theirs).abs().max() <= TOLERANCE
+
+
+def test_ddim_with_ddim_uniform_equals_ddim_scheduler(sd1):
+    """ComfyUI's `ddim` is the Euler step; on `ddim_uniform` sigmas it is diffusers' DDIM (eta 0)."""
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+
+    model = DiffusionModel(sd1["unet"], "sd1")
+    positive, negative = _embeddings(12)
+    steps, cfg, seed = 10, 7.0, 21
+    ours = _loom_images(sd1, model, seed=seed, steps=steps, cfg=cfg, sampler_name="ddim", scheduler="ddim_uniform",
+                        positive=[[positive, {}]], negative=[[negative, {}]],
+                        latent={"samples": torch.zeros(1, 4, 8, 8)})
+    scheduler = DDIMScheduler(**SD_BETAS, set_alpha_to_one=True, steps_offset=1, timestep_spacing="leading")
+    pipe = _sd_pipeline(StableDiffusionPipeline, sd1, scheduler)
+    # ddim_uniform starts below sigma_max, so ComfyUI (and Loom) scale the noise by sigma_0, not
+    # sqrt(1 + sigma_0^2); DDIM's x_T is in the variance-preserving space: divide by sqrt(1 + sigma_0^2).
+    sigma_0 = float(_sigmas(model, "ddim_uniform", steps)[0])
+    start = _noise((1, 4, 8, 8), seed) * sigma_0 / (1 + sigma_0 ** 2) ** 0.5
+    theirs = _diffusers_images(pipe, prompt_embeds=positive, negative_prompt_embeds=negative, guidance_scale=cfg,
+                               latents=start, height=64, width=64, num_inference_steps=steps, eta=0.0)
+    assert (ours - theirs).abs().max() <= TOLERANCE
