@@ -361,3 +361,17 @@ def test_model_clone_shares_the_unet_and_copies_patches():
         b.numel() * b.element_size() for b in unet.buffers())
     with pytest.raises(ValueError, match="prediction_type"):
         DiffusionModel(unet, "sd1", prediction_type="flow")
+
+
+def test_percentage_area_and_mask_bounds_pick_the_same_region(model, conds):
+    base = [conds[0], {}]
+    by_percent = [conds[1], {"area": ("percentage", 0.5, 0.5, 0.0, 0.5)}]
+    by_pixels = [conds[1], {"area": (8, 8, 0, 8)}]
+    assert torch.equal(_denoise_once(model, [base, by_percent]), _denoise_once(model, [base, by_pixels]))
+    mask = torch.zeros(1, 16, 16)
+    mask[:, 2:6, 9:15] = 1.0
+    bounded_a = [conds[1], {"mask": mask, "set_area_to_bounds": True}]
+    bounded_b = [conds[2], {"mask": mask, "set_area_to_bounds": True}]
+    changed = (_denoise_once(model, [base, bounded_a]) - _denoise_once(model, [base, bounded_b])).abs().amax(dim=1)[0] > 1e-6
+    rows, cols = torch.nonzero(changed, as_tuple=True)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (2, 5, 9, 14)
