@@ -56,6 +56,13 @@ def test_normal_schedule_hits_table_sigmas_on_integer_timesteps(schedule):
     assert torch.allclose(sigmas[:-1], expected, rtol=1e-5)
 
 
+def test_kl_optimal_is_even_in_arctan_sigma(schedule):
+    angles = compute_sigmas("kl_optimal", schedule, 6)[:-1].double().atan()
+    steps = angles[:-1] - angles[1:]
+    assert torch.allclose(steps, steps.mean().expand_as(steps), rtol=1e-4)
+    assert float(angles[0].tan()) == pytest.approx(schedule.sigma_max, rel=1e-5)
+
+
 def test_karras_schedule_follows_its_formula(schedule):
     sigmas = compute_sigmas("karras", schedule, 5)
     rho = 7.0
@@ -91,7 +98,7 @@ def test_denoise_keeps_the_tail_of_a_longer_schedule(schedule):
 
 def test_unknown_scheduler_and_sampler_name_the_supported_ones(model, conds):
     with pytest.raises(ValueError, match="supported are: .*karras"):
-        _run(model, conds, scheduler="kl_optimal")
+        _run(model, conds, scheduler="linear_quadratic")
     with pytest.raises(ValueError, match="supported are: euler, euler_ancestral"):
         _run(model, conds, sampler_name="dpm_adaptive")
 
@@ -99,7 +106,7 @@ def test_unknown_scheduler_and_sampler_name_the_supported_ones(model, conds):
 # --- samplers -----------------------------------------------------------------------------------
 
 STOCHASTIC = {"euler_ancestral", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
-              "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "ddpm", "lcm"}
+              "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm"}
 
 
 @pytest.mark.parametrize("sampler_name", names.SAMPLER_NAMES)
@@ -135,9 +142,13 @@ def test_converged_samplers_agree_on_a_smooth_problem():
     x = torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(0)) * math.sqrt(14.6 ** 2 + data_std ** 2)
     # the exact ODE solution scales x by data_std / sqrt(data_std^2 + sigma_max^2) ... then to sigma 0
     exact = x * data_std / math.sqrt(data_std ** 2 + 14.6 ** 2)
-    for name in ("euler", "heun", "dpm_2", "lms", "dpmpp_2m", "uni_pc", "uni_pc_bh2", "deis"):
+    for name in ("euler", "heun", "dpm_2", "lms", "dpmpp_2m", "uni_pc", "uni_pc_bh2", "deis", "ipndm"):
         result = get_sampler(name)(denoiser, x, sigmas)
         assert torch.allclose(result, exact, rtol=0.05, atol=0.02), name
+    from engine.sampling.samplers import dpmpp_2m_sde, dpmpp_3m_sde
+
+    for sde_sampler in (dpmpp_2m_sde, dpmpp_3m_sde):  # with eta = 0 they are ODE solvers
+        assert torch.allclose(sde_sampler(denoiser, x, sigmas, eta=0.0), exact, rtol=0.05, atol=0.02)
 
 
 # --- noise ----------------------------------------------------------------------------------------

@@ -26,11 +26,12 @@ COMFY_SCHEDULER_NAMES = [
 _IMPLEMENTED_SAMPLERS = {
     "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms",
     "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde",
-    "dpmpp_2m_sde_gpu", "ddpm", "lcm", "deis", "ddim", "uni_pc", "uni_pc_bh2",
+    "dpmpp_2m_sde_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm", "ipndm", "deis",
+    "ddim", "uni_pc", "uni_pc_bh2",
 }
 
 _IMPLEMENTED_SCHEDULERS = {
-    "normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta",
+    "normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "kl_optimal",
 }
 
 SAMPLER_NAMES = [name for name in COMFY_SAMPLER_NAMES if name in _IMPLEMENTED_SAMPLERS]

@@ -217,6 +217,60 @@ def dpmpp_2m_sde(model, x, sigmas, callback=None, noise=None, eta=1.0):
     return x
 
 
+def dpmpp_3m_sde(model, x, sigmas, callback=None, noise=None, eta=1.0):
+    """Third-order multistep DPM-Solver++ with SDE noise (eta=0 gives the ODE solver)."""
+    history, steps_back = [], []  # previous denoised outputs and step sizes, newest first
+    for i, (sigma, sigma_next) in _steps(sigmas):
+        denoised = model(x, sigma)
+        if callback:
+            callback(i, x, denoised)
+        if sigma_next == 0:
+            x = denoised
+            continue
+        h = math.log(sigma) - math.log(sigma_next)
+        h_eta = h * (eta + 1)
+        x = math.exp(-h_eta) * x - math.expm1(-h_eta) * denoised
+        if len(history) >= 2:
+            r0, r1 = steps_back[0] / h, steps_back[1] / h
+            d1_0 = (denoised - history[0]) / r0
+            d1_1 = (history[0] - history[1]) / r1
+            d1 = d1_0 + (d1_0 - d1_1) * r0 / (r0 + r1)
+            d2 = (d1_0 - d1_1) / (r0 + r1)
+            phi_2 = math.expm1(-h_eta) / h_eta + 1
+            phi_3 = phi_2 / h_eta - 0.5
+            x = x + phi_2 * d1 - phi_3 * d2
+        elif history:
+            r = steps_back[0] / h
+            phi_2 = math.expm1(-h_eta) / h_eta + 1
+            x = x + phi_2 * (denoised - history[0]) / r
+        if eta:
+            x = x + noise(sigma, sigma_next) * sigma_next * math.sqrt(-math.expm1(-2 * h * eta))
+        history, steps_back = [denoised] + history[:1], [h] + steps_back[:1]
+    return x
+
+
+def ipndm(model, x, sigmas, callback=None, noise=None, max_order=4):
+    """Improved pseudo linear multistep: Adams-Bashforth on dx/dsigma with fixed coefficients."""
+    previous = []  # earlier derivatives, newest last
+    for i, (sigma, sigma_next) in _steps(sigmas):
+        denoised = model(x, sigma)
+        if callback:
+            callback(i, x, denoised)
+        d = _to_d(x, sigma, denoised)
+        order = min(max_order, len(previous) + 1)
+        if order == 1:
+            slope = d
+        elif order == 2:
+            slope = (3 * d - previous[-1]) / 2
+        elif order == 3:
+            slope = (23 * d - 16 * previous[-1] + 5 * previous[-2]) / 12
+        else:
+            slope = (55 * d - 59 * previous[-1] + 37 * previous[-2] - 9 * previous[-3]) / 24
+        x = x + (sigma_next - sigma) * slope
+        previous = (previous + [d])[-(max_order - 1):]
+    return x
+
+
 def ddpm(model, x, sigmas, callback=None, noise=None):
     """Ancestral DDPM posterior steps, done in the variance-preserving space."""
     for i, (sigma, sigma_next) in _steps(sigmas):
@@ -261,6 +315,9 @@ SAMPLERS = {
     "dpmpp_2m": dpmpp_2m,
     "dpmpp_2m_sde": dpmpp_2m_sde,
     "dpmpp_2m_sde_gpu": dpmpp_2m_sde,
+    "dpmpp_3m_sde": dpmpp_3m_sde,
+    "dpmpp_3m_sde_gpu": dpmpp_3m_sde,
+    "ipndm": ipndm,
     "ddpm": ddpm,
     "lcm": lcm,
 }

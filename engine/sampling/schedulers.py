@@ -67,6 +67,15 @@ def beta(schedule: DiscreteSchedule, steps: int, alpha: float = 0.6, beta_param:
     return _with_zero(picked)
 
 
+def kl_optimal(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    """Evenly spaced in arctan(sigma) from sigma_max to sigma_min ("Align your steps" KL-optimal)."""
+    if steps == 1:
+        return _with_zero([schedule.sigma_max])
+    ramp = torch.arange(steps, dtype=torch.float64) / (steps - 1)
+    angles = ramp * math.atan(schedule.sigma_min) + (1 - ramp) * math.atan(schedule.sigma_max)
+    return _with_zero(angles.tan())
+
+
 SCHEDULERS = {
     "normal": normal,
     "karras": karras,
@@ -75,6 +84,7 @@ SCHEDULERS = {
     "simple": simple,
     "ddim_uniform": ddim_uniform,
     "beta": beta,
+    "kl_optimal": kl_optimal,
 }
 
 
