@@ -63,6 +63,15 @@ def test_kl_optimal_is_even_in_arctan_sigma(schedule):
     assert float(angles[0].tan()) == pytest.approx(schedule.sigma_max, rel=1e-5)
 
 
+def test_linear_quadratic_is_linear_then_quadratic(schedule):
+    fractions = 1 - compute_sigmas("linear_quadratic", schedule, 8).double() / schedule.sigma_max
+    first = fractions[1:5] - fractions[:4]
+    assert torch.allclose(first, torch.full_like(first, 0.025 / 4))  # linear part up to the threshold
+    assert fractions[4] == pytest.approx(0.025) and fractions[-1] == pytest.approx(1.0)
+    second_differences = fractions[6:] - 2 * fractions[5:-1] + fractions[4:-2]
+    assert torch.allclose(second_differences, second_differences[:1].expand_as(second_differences), atol=1e-6)
+
+
 def test_karras_schedule_follows_its_formula(schedule):
     sigmas = compute_sigmas("karras", schedule, 5)
     rho = 7.0
@@ -98,7 +107,7 @@ def test_denoise_keeps_the_tail_of_a_longer_schedule(schedule):
 
 def test_unknown_scheduler_and_sampler_name_the_supported_ones(model, conds):
     with pytest.raises(ValueError, match="supported are: .*karras"):
-        _run(model, conds, scheduler="linear_quadratic")
+        _run(model, conds, scheduler="bong_tangent")
     with pytest.raises(ValueError, match="supported are: euler, euler_ancestral"):
         _run(model, conds, sampler_name="dpm_adaptive")
 

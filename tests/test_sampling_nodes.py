@@ -49,14 +49,14 @@ def test_supported_names_keep_comfyui_order():
     assert order == sorted(order)
     assert {"euler", "dpmpp_2m", "uni_pc", "ddim", "lcm", "deis"} <= set(names.SAMPLER_NAMES)
     assert names.SCHEDULER_NAMES == ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform",
-                                     "beta", "kl_optimal"]
+                                     "beta", "linear_quadratic", "kl_optimal"]
 
 
 def test_validate_inputs_lists_the_supported_names():
     assert KSampler.VALIDATE_INPUTS(sampler_name="euler", scheduler="karras") is True
-    message = KSamplerAdvanced.VALIDATE_INPUTS(sampler_name="res_multistep", scheduler="linear_quadratic")
+    message = KSamplerAdvanced.VALIDATE_INPUTS(sampler_name="res_multistep", scheduler="bong_tangent")
     assert "sampler_name: 'res_multistep' is not supported" in message
-    assert "scheduler: 'linear_quadratic' is not supported" in message
+    assert "scheduler: 'bong_tangent' is not supported" in message
     assert ", ".join(names.SAMPLER_NAMES) in message
 
 

@@ -31,7 +31,8 @@ _IMPLEMENTED_SAMPLERS = {
 }
 
 _IMPLEMENTED_SCHEDULERS = {
-    "normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "kl_optimal",
+    "normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic",
+    "kl_optimal",
 }
 
 SAMPLER_NAMES = [name for name in COMFY_SAMPLER_NAMES if name in _IMPLEMENTED_SAMPLERS]

@@ -76,6 +76,23 @@ def kl_optimal(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
     return _with_zero(angles.tan())
 
 
+def linear_quadratic(schedule: DiscreteSchedule, steps: int, threshold_noise: float = 0.025) -> torch.Tensor:
+    """Mochi's schedule: noise fraction rises linearly to `threshold_noise` over the first half
+    of the steps, then quadratically to 1; sigmas are (1 - fraction) * sigma_max."""
+    if steps == 1:
+        return torch.tensor([schedule.sigma_max, 0.0], dtype=torch.float32)
+    linear_steps = steps // 2
+    quadratic_steps = steps - linear_steps
+    fractions = [i * threshold_noise / linear_steps for i in range(linear_steps)]
+    excess = linear_steps - threshold_noise * steps
+    a = excess / (linear_steps * quadratic_steps ** 2)
+    b = threshold_noise / linear_steps - 2 * excess / quadratic_steps ** 2
+    c = a * linear_steps ** 2
+    fractions += [a * i ** 2 + b * i + c for i in range(linear_steps, steps)]
+    fractions.append(1.0)
+    return torch.tensor([(1.0 - f) * schedule.sigma_max for f in fractions], dtype=torch.float32)
+
+
 SCHEDULERS = {
     "normal": normal,
     "karras": karras,
@@ -84,6 +101,7 @@ SCHEDULERS = {
     "simple": simple,
     "ddim_uniform": ddim_uniform,
     "beta": beta,
+    "linear_quadratic": linear_quadratic,
     "kl_optimal": kl_optimal,
 }
 
