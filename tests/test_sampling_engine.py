@@ -108,13 +108,13 @@ def test_denoise_keeps_the_tail_of_a_longer_schedule(schedule):
 def test_unknown_scheduler_and_sampler_name_the_supported_ones(model, conds):
     with pytest.raises(ValueError, match="supported are: .*karras"):
         _run(model, conds, scheduler="bong_tangent")
-    with pytest.raises(ValueError, match="supported are: euler, euler_ancestral"):
+    with pytest.raises(ValueError, match="supported are: euler, euler_cfg_pp, euler_ancestral"):
         _run(model, conds, sampler_name="dpm_adaptive")
 
 
 # --- samplers -----------------------------------------------------------------------------------
 
-STOCHASTIC = {"euler_ancestral", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
+STOCHASTIC = {"euler_ancestral", "euler_ancestral_cfg_pp", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
               "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm"}
 
 
@@ -395,3 +395,15 @@ def test_percentage_area_and_mask_bounds_pick_the_same_region(model, conds):
     changed = (_denoise_once(model, [base, bounded_a]) - _denoise_once(model, [base, bounded_b])).abs().amax(dim=1)[0] > 1e-6
     rows, cols = torch.nonzero(changed, as_tuple=True)
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (2, 5, 9, 14)
+
+
+def test_euler_cfg_pp_at_cfg_1_is_euler(model, conds):
+    """With cfg 1 the guided and unguided directions differ only by the prompt; CFG++ with
+    negative == positive must reduce to plain Euler."""
+    same = [[conds[0], {}]]
+    cfg_pp = sample(model, 3, 4, 1.0, "euler_cfg_pp", "karras", same, same, {"samples": torch.zeros(LATENT)})
+    euler = sample(model, 3, 4, 1.0, "euler", "karras", same, same, {"samples": torch.zeros(LATENT)})
+    assert torch.allclose(cfg_pp["samples"], euler["samples"], atol=1e-4)
+    other = sample(model, 3, 4, 1.0, "euler_cfg_pp", "karras", same, [[conds[1], {}]],
+                   {"samples": torch.zeros(LATENT)})
+    assert not torch.allclose(other["samples"], euler["samples"])  # the negative does matter at cfg 1

@@ -27,7 +27,7 @@ def test_ksampler_inputs_match_comfyui():
     assert required["steps"][1] == {"default": 20, "min": 1, "max": 10000}
     assert required["cfg"][1]["default"] == 8.0 and required["cfg"][1]["max"] == 100.0
     assert required["denoise"][1]["default"] == 1.0
-    assert required["sampler_name"][0][:3] == ["euler", "euler_ancestral", "heun"]
+    assert required["sampler_name"][0][:3] == ["euler", "euler_cfg_pp", "euler_ancestral"]
     assert required["scheduler"][0][:3] == ["normal", "karras", "exponential"]
     assert KSampler.RETURN_TYPES == ("LATENT",) and KSampler.FUNCTION == "sample"
     assert NODE_DISPLAY_NAME_MAPPINGS["KSamplerAdvanced"] == "KSampler (Advanced)"

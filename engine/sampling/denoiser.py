@@ -53,16 +53,20 @@ class Denoiser:
                                 latent_image, noise_mask)
         self.positive = [prepare(c, True, "positive") for c in positive]
         self.negative = [prepare(c, False, "negative") for c in negative]
+        self.keep_uncond = False    # CFG++ samplers set this: run the negative even at cfg 1
+        self.last_uncond = None     # the negative's x0 prediction from the last call
 
     def __call__(self, x: torch.Tensor, sigma) -> torch.Tensor:
         sigma_value = float(torch.as_tensor(sigma).reshape(-1)[0])
-        entries = [e for e in self.negative if self.cfg != 1.0] + self.positive
+        use_negative = self.cfg != 1.0 or self.keep_uncond
+        entries = [e for e in self.negative if use_negative] + self.positive
         active = [e for e in entries if e.sigma_end <= sigma_value <= e.sigma_start]
         outputs = self._run_chunks(x, sigma_value, active)
         pos = _combine(x, [(e, out) for e, out in outputs if e.is_positive])
-        if self.cfg == 1.0:
+        if not use_negative:
             return pos
         neg = _combine(x, [(e, out) for e, out in outputs if not e.is_positive])
+        self.last_uncond = neg
         return neg + (pos - neg) * self.cfg
 
     def _run_chunks(self, x, sigma_value, entries):

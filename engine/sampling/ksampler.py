@@ -49,6 +49,18 @@ class _KeepUnmasked:
         self.noise = noise
         self.mask = mask
 
+    @property
+    def keep_uncond(self):
+        return self.denoiser.keep_uncond
+
+    @keep_uncond.setter
+    def keep_uncond(self, value):
+        self.denoiser.keep_uncond = value
+
+    @property
+    def last_uncond(self):
+        return self.denoiser.last_uncond
+
     def __call__(self, x, sigma):
         keep = 1.0 - self.mask
         x = x * self.mask + (self.latent_image + self.noise * sigma) * keep

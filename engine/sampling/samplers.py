@@ -55,6 +55,30 @@ def euler_ancestral(model, x, sigmas, callback=None, noise=None):
     return x
 
 
+def euler_cfg_pp(model, x, sigmas, callback=None, noise=None):
+    """CFG++: step along the unguided (negative) direction, from the guided x0."""
+    model.keep_uncond = True
+    for i, (sigma, sigma_next) in _steps(sigmas):
+        denoised = model(x, sigma)
+        if callback:
+            callback(i, x, denoised)
+        x = denoised + _to_d(x, sigma, model.last_uncond) * sigma_next
+    return x
+
+
+def euler_ancestral_cfg_pp(model, x, sigmas, callback=None, noise=None):
+    model.keep_uncond = True
+    for i, (sigma, sigma_next) in _steps(sigmas):
+        denoised = model(x, sigma)
+        if callback:
+            callback(i, x, denoised)
+        sigma_down, sigma_up = _ancestral_step(sigma, sigma_next)
+        x = denoised + _to_d(x, sigma, model.last_uncond) * sigma_down
+        if sigma_next > 0:
+            x = x + noise(sigma, sigma_next) * sigma_up
+    return x
+
+
 def heun(model, x, sigmas, callback=None, noise=None):
     for i, (sigma, sigma_next) in _steps(sigmas):
         denoised = model(x, sigma)
@@ -305,6 +329,8 @@ SAMPLERS = {
     "euler": euler,
     "ddim": euler,  # DDIM with eta=0 is exactly the Euler step of the sigma-space ODE
     "euler_ancestral": euler_ancestral,
+    "euler_cfg_pp": euler_cfg_pp,
+    "euler_ancestral_cfg_pp": euler_ancestral_cfg_pp,
     "heun": heun,
     "dpm_2": dpm_2,
     "dpm_2_ancestral": dpm_2_ancestral,
