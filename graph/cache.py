@@ -32,8 +32,9 @@ class CacheEntry:
 
 
 def estimate_nbytes(value, _seen=None, _depth=0):
-    """Rough RAM size of a value: .nbytes (numpy) or element_size()*nelement() (tensors),
-    summed through lists, tuples, dicts and plain objects' attributes."""
+    """Rough RAM size of a value: .nbytes (numpy, MODEL), element_size()*nelement()
+    (tensors), the tensors of a module (.parameters()/.buffers()), summed through
+    lists, tuples, dicts and plain objects' attributes. Duck-typed: no torch import."""
     if _seen is None:
         _seen = set()
     if id(value) in _seen or _depth > 8 or value is None:
@@ -49,6 +50,13 @@ def estimate_nbytes(value, _seen=None, _depth=0):
     if callable(getattr(value, "element_size", None)) and callable(getattr(value, "nelement", None)):
         try:
             return int(value.element_size()) * int(value.nelement())
+        except Exception:
+            return 0
+    if callable(getattr(value, "parameters", None)) and callable(getattr(value, "buffers", None)):
+        # a torch module: size it from its tensors, not by walking its internals
+        try:
+            tensors = list(value.parameters()) + list(value.buffers())
+            return sum(int(t.element_size()) * int(t.nelement()) for t in tensors)
         except Exception:
             return 0
     if isinstance(value, dict):

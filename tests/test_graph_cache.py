@@ -194,3 +194,34 @@ def test_unique_id_nodes_key_on_their_id():
     assert result.outputs == {"1": {"unique_id": ["1"]}, "2": {"unique_id": ["2"]}}
     executor.execute(prompt, "p2")
     assert log.count("Hidden") == 2      # each ran once, then both came from the cache
+
+
+def test_estimate_nbytes_sizes_module_like_objects_from_their_tensors():
+    from graph.cache import estimate_nbytes
+
+    class FakeTensor:
+        def __init__(self, n):
+            self.n = n
+
+        def element_size(self):
+            return 4
+
+        def nelement(self):
+            return self.n
+
+    class ModuleLike:
+        def __init__(self):
+            self.internals = {"huge": list(range(100000))}  # must not be walked
+
+        def parameters(self):
+            return [FakeTensor(10), FakeTensor(5)]
+
+        def buffers(self):
+            return [FakeTensor(1)]
+
+    class Wrapper:  # like CLIP: a plain object holding modules
+        def __init__(self):
+            self.text_encoders = [ModuleLike(), ModuleLike()]
+
+    assert estimate_nbytes(ModuleLike()) == 64
+    assert estimate_nbytes(Wrapper()) == 128
