@@ -45,6 +45,13 @@ class CLIP:
         self.layer_idx: int | None = None
         self.patches: list[dict] = [{} for _ in text_encoders]
 
+    @property
+    def nbytes(self) -> int:
+        """Size of the text encoders' weights; lets caches size a CLIP without walking it."""
+        from engine.model_cache import weights_bytes
+
+        return weights_bytes(self.text_encoders)
+
     def clone(self) -> "CLIP":
         other = CLIP.__new__(CLIP)
         other.text_encoders = self.text_encoders

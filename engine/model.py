@@ -35,8 +35,9 @@ class DiffusionModel:
     @property
     def nbytes(self) -> int:
         """Size of the UNet weights; lets caches size a MODEL without walking the module tree."""
-        tensors = list(self.unet.parameters()) + list(self.unet.buffers())
-        return sum(t.numel() * t.element_size() for t in tensors)
+        from engine.model_cache import weights_bytes
+
+        return weights_bytes(self.unet)
 
     @property
     def sigmas(self) -> torch.Tensor:

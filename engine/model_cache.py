@@ -42,12 +42,8 @@ def _weights_bytes(obj, seen: set[int]) -> int:
     if hasattr(obj, "parameters") and hasattr(obj, "buffers"):
         tensors = list(obj.parameters()) + list(obj.buffers())
         return sum(t.numel() * t.element_size() for t in tensors)
-    total = 0
-    for name in ("unet", "autoencoder"):
-        total += _weights_bytes(getattr(obj, name, None), seen)
-    for encoder in getattr(obj, "text_encoders", None) or []:
-        total += _weights_bytes(encoder, seen)
-    return total
+    nbytes = getattr(obj, "nbytes", None)  # MODEL, CLIP and VAE say their own size
+    return nbytes if isinstance(nbytes, int) else 0
 
 
 class ModelCache:

@@ -49,6 +49,13 @@ class VAE:
         self.shift_factor = float(shift) if shift is not None else 0.0
         self.latent_channels = int(config.latent_channels)
 
+    @property
+    def nbytes(self) -> int:
+        """Size of the autoencoder's weights; lets caches size a VAE without walking it."""
+        from engine.model_cache import weights_bytes
+
+        return weights_bytes(self.autoencoder)
+
     def __repr__(self) -> str:
         return f"VAE(arch={self.arch!r}, latent_channels={self.latent_channels})"
 

@@ -168,3 +168,18 @@ def test_devices_cpu_defaults(monkeypatch):
     devices.configure(cpu=True, force_fp16=True)
     assert devices.unet_dtype() == torch.float32  # never fp16 on the CPU
     monkeypatch.setattr(devices, "_settings", None)
+
+
+def test_loaded_objects_report_their_weight_size(tmp_path, sd1_components):
+    from graph.cache import estimate_nbytes
+
+    def size(module):
+        return sum(t.numel() * t.element_size() for t in list(module.parameters()) + list(module.buffers()))
+
+    model, clip, vae = checkpoints.load_checkpoint(save_single_file(sd1_components, tmp_path / "m.safetensors"))
+    assert model.nbytes == size(model.unet)
+    assert clip.nbytes == sum(size(encoder) for encoder in clip.text_encoders)
+    assert vae.nbytes == size(vae.autoencoder)
+    assert model_cache.weights_bytes((model, clip, vae)) == model.nbytes + clip.nbytes + vae.nbytes
+    # the graph's output cache reads the same numbers without walking tokenizers or modules
+    assert estimate_nbytes((model, clip, vae)) == model.nbytes + clip.nbytes + vae.nbytes
