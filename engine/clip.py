@@ -22,6 +22,8 @@ import contextlib
 
 import torch
 
+from engine.patching import apply_patches
+
 from engine.text import encode as text_encode
 
 
@@ -139,7 +141,7 @@ class CLIP:
         if moved:
             encoder.to(device)
         try:
-            with _apply_patches(encoder, self.patches[index]):
+            with apply_patches(encoder, self.patches[index]):
                 yield encoder
         finally:
             if moved:
@@ -147,19 +149,6 @@ class CLIP:
 
 
 def _compute_device():
-    try:
-        from engine import devices
-    except ImportError:
-        return None
+    from engine import devices
+
     return devices.torch_device()
-
-
-@contextlib.contextmanager
-def _apply_patches(module, patches):
-    if not patches:
-        yield
-        return
-    from engine.patching import apply_patches
-
-    with apply_patches(module, patches):
-        yield

@@ -9,6 +9,8 @@ import contextlib
 
 import torch
 
+from engine.patching import apply_patches
+
 
 def default_alphas_cumprod() -> torch.Tensor:
     """Stable Diffusion's training schedule: scaled_linear betas 0.00085..0.012, 1000 steps."""
@@ -74,19 +76,8 @@ class DiffusionModel:
         if moved:
             unet.to(device=device, dtype=dtype)
         try:
-            with _apply_patches(unet, self.patches):
+            with apply_patches(unet, self.patches):
                 yield unet
         finally:
             if moved:
                 unet.to(device=old_device, dtype=old_dtype)
-
-
-@contextlib.contextmanager
-def _apply_patches(module, patches):
-    if not patches:
-        yield
-        return
-    from engine.patching import apply_patches
-
-    with apply_patches(module, patches):
-        yield

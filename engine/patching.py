@@ -54,6 +54,9 @@ class LoraPatch:
 @contextlib.contextmanager
 def apply_patches(module, patches: dict):
     """Add the patch deltas to the module's weights for the duration of the block."""
+    if not any(patches.values()):
+        yield module
+        return
     parameters = dict(module.named_parameters())
     saved: dict[str, torch.Tensor] = {}
     try:
