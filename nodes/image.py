@@ -97,11 +97,16 @@ class LoadImage:
 
     @classmethod
     def VALIDATE_INPUTS(cls, image):
-        try:
-            resolve_input_file(image, "image")
-        except ValueError:
-            return f"Invalid image file: {image}"
-        return True
+        return _validate_input_image(image)
+
+
+def _validate_input_image(image):
+    """VALIDATE_INPUTS for the image loaders: True, or why the file cannot be used."""
+    try:
+        resolve_input_file(image, "image")
+    except ValueError:
+        return f"Invalid image file: {image}"
+    return True
 
 
 class LoadImageMask:
@@ -134,11 +139,7 @@ class LoadImageMask:
 
     @classmethod
     def VALIDATE_INPUTS(cls, image):
-        try:
-            resolve_input_file(image, "image")
-        except ValueError:
-            return f"Invalid image file: {image}"
-        return True
+        return _validate_input_image(image)
 
 
 # ---------------------------------------------------------------- saving
