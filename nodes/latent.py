@@ -49,6 +49,14 @@ class EmptyLatentImage:
     CATEGORY = "latent"
     DESCRIPTION = "Create a new batch of empty latent images to be denoised via sampling."
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, width, height):
+        """Latents are 1/8 of the image size: refuse sizes that would be silently cut."""
+        for name, value in (("width", width), ("height", height)):
+            if int(value) % 8:
+                return f"{name}: {value} is not a multiple of 8 (latents are 1/8 of the image size)"
+        return True
+
     def generate(self, width, height, batch_size=1):
         import torch
 
