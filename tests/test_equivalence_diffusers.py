@@ -27,15 +27,7 @@ def _embeddings(seed, width=32, tokens=77):
     return torch.randn(1, tokens, width, generator=generator), torch.randn(1, tokens, width, generator=generator)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def cpu_fp32():
-    """The diffusers references run on CPU in float32: make Loom do the same on any machine."""
-    from engine import devices
-
-    previous = devices._settings
-    devices.configure(cpu=True)
-    yield
-    devices._settings = previous
+pytestmark = pytest.mark.usefixtures("cpu_fp32")  # the diffusers references run on CPU, fp32
 
 
 @pytest.fixture(scope="module")

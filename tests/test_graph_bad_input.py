@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from engine import folders, model_cache
+from engine import model_cache
 from graph.executor import CacheConfig, PromptExecutor
 from graph.validate import validate_prompt
 from nodes.registry import NodeRegistry
@@ -16,27 +16,17 @@ from tests.tiny_models import save_single_file, tiny_sd_components
 Q_KEY = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q"
 
 
-@pytest.fixture(autouse=True)
-def cpu_fp32():
-    from engine import devices
-
-    previous = devices._settings
-    devices.configure(cpu=True)
-    yield
-    devices._settings = previous
+pytestmark = pytest.mark.usefixtures("cpu_fp32")  # the diffusers references run on CPU, fp32
 
 
 @pytest.fixture
-def base(tmp_path, monkeypatch):
-    previous = folders._folders
-    folders.configure(base_dir=tmp_path)
-    folders.get().ensure_io_dirs()
+def base(tmp_folders, tmp_path, monkeypatch):
+    tmp_folders.ensure_io_dirs()
     monkeypatch.setattr(model_cache, "_cache", model_cache.ModelCache())
     for name in ("checkpoints", "loras"):
         (tmp_path / "models" / name).mkdir(parents=True)
     save_single_file(tiny_sd_components("sd1"), tmp_path / "models" / "checkpoints" / "tiny.safetensors")
-    yield tmp_path
-    folders._folders = previous
+    return tmp_path
 
 
 @pytest.fixture(scope="module")

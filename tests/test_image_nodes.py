@@ -5,7 +5,6 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import folders
 from engine.images import resize
 from nodes.image import (
     EmptyImage, ImageBatch, ImageInvert, ImagePadForOutpaint, ImageScale, ImageScaleBy,
@@ -14,15 +13,9 @@ from nodes.image import (
 
 
 @pytest.fixture
-def dirs(tmp_path):
-    previous = folders._folders
-    chosen = folders.configure(
-        base_dir=tmp_path, output_dir=tmp_path / "output", input_dir=tmp_path / "input",
-        temp_dir=tmp_path / "temp",
-    )
-    chosen.input_dir.mkdir(parents=True)
-    yield chosen
-    folders._folders = previous
+def dirs(tmp_folders):
+    tmp_folders.input_dir.mkdir(parents=True)
+    return tmp_folders
 
 
 def _rgba_file(path, alpha_value=64):

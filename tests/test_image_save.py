@@ -8,33 +8,21 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import folders
 from engine.images import expand_prefix, format_date, save_location
 from nodes.image import PreviewImage, SaveImage
-
-
-@pytest.fixture
-def dirs(tmp_path):
-    previous = folders._folders
-    chosen = folders.configure(
-        base_dir=tmp_path, output_dir=tmp_path / "output", input_dir=tmp_path / "input",
-        temp_dir=tmp_path / "temp",
-    )
-    yield chosen
-    folders._folders = previous
 
 
 def _images(batch=1, height=16, width=24):
     return torch.rand(batch, height, width, 3, generator=torch.Generator().manual_seed(batch))
 
 
-def test_png_round_trip_with_prompt_and_workflow_chunks(dirs):
+def test_png_round_trip_with_prompt_and_workflow_chunks(tmp_folders):
     prompt = {"3": {"class_type": "KSampler", "inputs": {"seed": 7}}}
     extra = {"workflow": {"nodes": [{"id": 3}], "links": []}, "note": "hello"}
     images = _images()
     result = SaveImage().save_images(images, "ComfyUI", prompt=prompt, extra_pnginfo=extra)
     assert result == {"ui": {"images": [{"filename": "ComfyUI_00001_.png", "subfolder": "", "type": "output"}]}}
-    with Image.open(dirs.output_dir / "ComfyUI_00001_.png") as png:
+    with Image.open(tmp_folders.output_dir / "ComfyUI_00001_.png") as png:
         assert png.size == (24, 16)
         assert json.loads(png.text["prompt"]) == prompt
         assert json.loads(png.text["workflow"]) == extra["workflow"]
@@ -43,8 +31,8 @@ def test_png_round_trip_with_prompt_and_workflow_chunks(dirs):
     assert (pixels - images[0]).abs().max() <= 0.5 / 255 + 1e-6
 
 
-def test_counter_continues_after_the_highest_existing_number(dirs):
-    sub = dirs.output_dir / "runs"
+def test_counter_continues_after_the_highest_existing_number(tmp_folders):
+    sub = tmp_folders.output_dir / "runs"
     sub.mkdir(parents=True)
     (sub / "cat_00007_.png").write_bytes(b"")
     (sub / "cat_00002_.png").write_bytes(b"")
@@ -58,16 +46,16 @@ def test_counter_continues_after_the_highest_existing_number(dirs):
     assert again["ui"]["images"][0]["filename"] == "cat_00010_.png"
 
 
-def test_batch_num_token_names_each_image(dirs):
+def test_batch_num_token_names_each_image(tmp_folders):
     result = SaveImage().save_images(_images(batch=2), "b%batch_num%")
     assert [e["filename"] for e in result["ui"]["images"]] == ["b0_00001_.png", "b1_00002_.png"]
 
 
 @pytest.mark.parametrize("prefix", ["../escape", "a/../../b", "/abs/path", "C:/windows"])
-def test_prefix_outside_the_output_folder_is_refused(dirs, prefix):
+def test_prefix_outside_the_output_folder_is_refused(tmp_folders, prefix):
     with pytest.raises(ValueError, match="filename_prefix"):
         SaveImage().save_images(_images(), prefix)
-    assert not (dirs.base_dir / "escape_00001_.png").exists()
+    assert not (tmp_folders.base_dir / "escape_00001_.png").exists()
 
 
 def test_date_tokens_use_comfyui_letters():
@@ -89,24 +77,24 @@ def test_node_widget_tokens_come_from_the_prompt():
     assert expand_prefix("%KSampler.model%_%Nope.x%", 1, 1, prompt) == "%KSampler.model%_%Nope.x%"
 
 
-def test_date_token_in_subfolder_creates_it(dirs):
+def test_date_token_in_subfolder_creates_it(tmp_folders):
     today = datetime.datetime.now().strftime("%Y-%m-%d")
-    folder, filename, counter, subfolder = save_location("%date:yyyy-MM-dd%/shot", dirs.output_dir)
+    folder, filename, counter, subfolder = save_location("%date:yyyy-MM-dd%/shot", tmp_folders.output_dir)
     assert subfolder == today and filename == "shot" and counter == 1 and folder.is_dir()
 
 
-def test_preview_writes_to_temp_with_a_random_suffix(dirs):
+def test_preview_writes_to_temp_with_a_random_suffix(tmp_folders):
     first, second = PreviewImage(), PreviewImage()
     result = first.save_images(_images(), prompt={"1": {}})
     entry = result["ui"]["images"][0]
     assert entry["type"] == "temp"
     assert entry["filename"].startswith("ComfyUI_temp_") and entry["filename"].endswith("_00001_.png")
-    assert (dirs.temp_dir / entry["filename"]).is_file()
-    assert not dirs.output_dir.exists() or not any(dirs.output_dir.iterdir())
+    assert (tmp_folders.temp_dir / entry["filename"]).is_file()
+    assert not tmp_folders.output_dir.exists() or not any(tmp_folders.output_dir.iterdir())
     assert first.prefix_append != second.prefix_append or first.prefix_append != PreviewImage().prefix_append
 
 
-def test_save_does_not_change_the_input(dirs):
+def test_save_does_not_change_the_input(tmp_folders):
     images = _images()
     before = images.clone()
     SaveImage().save_images(images, "x")

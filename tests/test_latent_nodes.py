@@ -8,23 +8,11 @@ import safetensors.torch
 import torch
 from safetensors import safe_open
 
-from engine import folders
 from engine.images import bislerp
 from nodes.latent import (
     EmptyLatentImage, LatentComposite, LatentFromBatch, LatentUpscale, LatentUpscaleBy,
     LoadLatent, RepeatLatentBatch, SaveLatent, SetLatentNoiseMask,
 )
-
-
-@pytest.fixture
-def dirs(tmp_path):
-    previous = folders._folders
-    chosen = folders.configure(
-        base_dir=tmp_path, output_dir=tmp_path / "output", input_dir=tmp_path / "input",
-        temp_dir=tmp_path / "temp",
-    )
-    yield chosen
-    folders._folders = previous
 
 
 def _latent(batch=2, height=8, width=12, seed=0):
@@ -149,20 +137,20 @@ def test_set_latent_noise_mask_reshapes_and_copies():
     assert "noise_mask" not in latent and out["samples"] is latent["samples"]
 
 
-def test_save_latent_writes_comfyui_format_and_load_latent_reads_it_back(dirs):
+def test_save_latent_writes_comfyui_format_and_load_latent_reads_it_back(tmp_folders):
     latent = _latent()
     prompt = {"1": {"class_type": "EmptyLatentImage", "inputs": {}}}
     result = SaveLatent().save(latent, "latents/test", prompt=prompt, extra_pnginfo={"workflow": {"n": 1}})
     entry = result["ui"]["latents"][0]
     assert entry == {"filename": "test_00001_.latent", "subfolder": "latents", "type": "output"}
-    path = dirs.output_dir / "latents" / "test_00001_.latent"
+    path = tmp_folders.output_dir / "latents" / "test_00001_.latent"
     with safe_open(str(path), "pt") as handle:
         assert set(handle.keys()) == {"latent_tensor", "latent_format_version_0"}
         metadata = handle.metadata()
     assert json.loads(metadata["prompt"]) == prompt and json.loads(metadata["workflow"]) == {"n": 1}
 
-    dirs.input_dir.mkdir(parents=True)
-    (dirs.input_dir / "copy.latent").write_bytes(path.read_bytes())
+    tmp_folders.input_dir.mkdir(parents=True)
+    (tmp_folders.input_dir / "copy.latent").write_bytes(path.read_bytes())
     assert LoadLatent.INPUT_TYPES()["required"]["latent"] == [["copy.latent"]]
     (loaded,) = LoadLatent().load("copy.latent")
     assert torch.equal(loaded["samples"], latent["samples"])
@@ -170,16 +158,16 @@ def test_save_latent_writes_comfyui_format_and_load_latent_reads_it_back(dirs):
     assert LoadLatent.VALIDATE_INPUTS("nope.latent") == "Invalid latent file: nope.latent"
 
 
-def test_old_latent_files_without_the_marker_are_rescaled(dirs):
-    dirs.input_dir.mkdir(parents=True)
+def test_old_latent_files_without_the_marker_are_rescaled(tmp_folders):
+    tmp_folders.input_dir.mkdir(parents=True)
     raw = torch.ones(1, 4, 2, 2)
-    safetensors.torch.save_file({"latent_tensor": raw}, str(dirs.input_dir / "old.latent"))
+    safetensors.torch.save_file({"latent_tensor": raw}, str(tmp_folders.input_dir / "old.latent"))
     (loaded,) = LoadLatent().load("old.latent")
     torch.testing.assert_close(loaded["samples"], raw / 0.18215)
 
 
-def test_load_latent_rejects_a_file_that_is_not_a_latent(dirs):
-    dirs.input_dir.mkdir(parents=True)
-    (dirs.input_dir / "bad.latent").write_text("garbage")
+def test_load_latent_rejects_a_file_that_is_not_a_latent(tmp_folders):
+    tmp_folders.input_dir.mkdir(parents=True)
+    (tmp_folders.input_dir / "bad.latent").write_text("garbage")
     with pytest.raises(ValueError, match="latent: 'bad.latent' is not a readable"):
         LoadLatent().load("bad.latent")

@@ -9,7 +9,6 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import folders
 from graph.executor import CacheConfig, PromptExecutor
 from graph.validate import validate_prompt
 from nodes.registry import NodeRegistry
@@ -20,26 +19,14 @@ POSITIVE = "a glass bottle on a table, sunlight"
 NEGATIVE = "blurry, text"
 
 
-@pytest.fixture(autouse=True)
-def cpu_fp32():
-    """The diffusers references run on CPU in float32: make Loom do the same on any machine."""
-    from engine import devices
-
-    previous = devices._settings
-    devices.configure(cpu=True)
-    yield
-    devices._settings = previous
+pytestmark = pytest.mark.usefixtures("cpu_fp32")  # the diffusers references run on CPU, fp32
 
 
 @pytest.fixture
-def base(tmp_path):
-    previous = folders._folders
-    folders.configure(base_dir=tmp_path, output_dir=tmp_path / "output", input_dir=tmp_path / "input",
-                      temp_dir=tmp_path / "temp")
+def base(tmp_folders, tmp_path):
     (tmp_path / "models" / "checkpoints").mkdir(parents=True)
     (tmp_path / "input").mkdir()
-    yield tmp_path
-    folders._folders = previous
+    return tmp_path
 
 
 @pytest.fixture(scope="module")
