@@ -11,6 +11,7 @@ from graph.cache import CacheConfig, OutputCache
 from graph.context import ExecutionBlocker
 from graph.events import EventBus
 from graph.prompt_run import ExecutionResult, PromptRun
+from graph.threads import run_in_thread
 
 __all__ = ["PromptExecutor", "ExecutionResult", "ExecutionBlocker", "CacheConfig"]
 
@@ -67,17 +68,4 @@ def _call_without_running_loop(fn):
         asyncio.get_running_loop()
     except RuntimeError:
         return fn()
-    outcome = {}
-
-    def runner():
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=runner, name="loom-execute")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return run_in_thread(fn, name="loom-execute")

@@ -6,6 +6,7 @@ them in one place, with defaults for what a class leaves out.
 import inspect
 
 from graph.errors import NodeDefinitionError
+from graph.threads import run_in_thread
 
 HIDDEN_PROMPT = "PROMPT"
 HIDDEN_EXTRA_PNGINFO = "EXTRA_PNGINFO"
@@ -139,22 +140,8 @@ def resolve_awaitable(value):
     if not inspect.isawaitable(value):
         return value
     import asyncio
-    import threading
-
-    outcome = {}
 
     async def wait():
         return await value
 
-    def runner():
-        try:
-            outcome["value"] = asyncio.run(wait())
-        except BaseException as exc:  # handed back to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=runner, name="loom-await")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return run_in_thread(lambda: asyncio.run(wait()), name="loom-await")
