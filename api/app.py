@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from api import default_workflow, routes_files, routes_info, routes_prompt, routes_user, ws
+from api import routes_files, routes_info, routes_prompt, routes_user, routes_workflow, ws
 from api.errors import error_middleware
 from api.prompt_server import PromptServer
 from api.security import StartupError, check_listen_flags, make_access_middleware
@@ -70,7 +70,7 @@ def create_app(args) -> web.Application:
     server.worker = PromptWorker(server)
     bus.subscribe(server.worker.forward_event)
 
-    for module in (routes_prompt, routes_info, routes_files, routes_user, ws, default_workflow):
+    for module in (routes_prompt, routes_info, routes_files, routes_user, ws, routes_workflow):
         module.add_routes(server.routes, server)
     for route in server.routes:
         if isinstance(route, web.RouteDef):

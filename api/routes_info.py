@@ -13,7 +13,7 @@ from api.errors import BadRequest
 from api.paths import PathRefused, resolve_inside
 from engine import folders
 
-LOOM_VERSION = "0.1.0"
+from graph.version import LOOM_VERSION
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = REPO_ROOT / "web"
 

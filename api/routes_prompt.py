@@ -10,8 +10,10 @@ from aiohttp import web
 from api.errors import BadRequest, read_json_object
 from graph.errors import WorkflowError
 from graph.queue import QueueError, QueueItem
+from graph.ui_workflow import ConversionError
+from graph.ui_workflow.stamp import stamp
 from graph.validate import validate_prompt
-from graph.workflow import to_api
+from graph.workflow import load
 
 
 def _int(value, what: str) -> int:
@@ -32,6 +34,20 @@ def _id_list(value, what: str) -> list[str]:
 def _prompt_error(error_type: str, message: str, details: str = "") -> web.Response:
     error = {"type": error_type, "message": message, "details": details, "extra_info": {}}
     return web.json_response({"error": error, "node_errors": {}}, status=400)
+
+
+def keep_ui_workflow(extra_data: dict, ui_workflow: dict | None, catalogue) -> None:
+    """Store the UI workflow (posted as the prompt, or sent in extra_pnginfo as ComfyUI's
+    editor does) in extra_pnginfo.workflow, stamped with Loom's version and node packs:
+    the history and the saved images give back what the user saved."""
+    pnginfo = extra_data.get("extra_pnginfo")
+    if not isinstance(pnginfo, dict):
+        if ui_workflow is None:
+            return
+        pnginfo = extra_data["extra_pnginfo"] = {}
+    workflow = pnginfo.get("workflow", ui_workflow)
+    if isinstance(workflow, dict) and isinstance(workflow.get("nodes"), list):
+        pnginfo["workflow"] = stamp(workflow, catalogue)
 
 
 def add_routes(routes: web.RouteTableDef, server) -> None:
@@ -68,16 +84,23 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         targets = data.get("partial_execution_targets")
         if targets is not None and not isinstance(targets, list):
             raise BadRequest("partial_execution_targets: expected a list of node ids")
+        catalogue = server.registry.catalogue()
+        loop = asyncio.get_running_loop()
         try:
-            prompt = to_api(data["prompt"])
+            loaded = await loop.run_in_executor(None, load, data["prompt"], catalogue)
+        except ConversionError as error:
+            return web.json_response({"error": error.error, "node_errors": error.node_errors}, status=400)
         except WorkflowError as error:
             return _prompt_error("invalid_prompt", "Cannot execute because the prompt is not valid.", str(error))
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(None, validate_prompt, prompt, server.registry.classes, targets)
+        result = await loop.run_in_executor(None, validate_prompt, loaded.prompt, server.registry.classes, targets)
         if not result.ok:
             return web.json_response({"error": result.error, "node_errors": result.node_errors}, status=400)
+        keep_ui_workflow(extra_data, loaded.ui, catalogue)
         queue().put(QueueItem(number, prompt_id, result.prompt, extra_data, result.outputs, priority))
-        return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors})
+        answer = {"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors}
+        if loaded.notes or loaded.warnings:
+            answer["warnings"] = loaded.notes + loaded.warnings
+        return web.json_response(answer)
 
     @routes.get("/queue")
     async def get_queue(request):

@@ -5,13 +5,29 @@ API format: {node_id: {"class_type": str, "inputs": {name: literal | [node_id, o
 {"__value__": [...]}, because a bare list means a link.
 """
 import copy
+from dataclasses import dataclass, field
 
 from graph.errors import WorkflowError
+from graph.ui_workflow import is_ui_workflow, ui_to_api
 
 
-def is_ui_format(workflow):
-    return (isinstance(workflow, dict) and isinstance(workflow.get("nodes"), list)
-            and isinstance(workflow.get("links"), list))
+@dataclass
+class LoadedWorkflow:
+    """A workflow document made ready to validate: the API prompt and where it came from."""
+    prompt: dict
+    ui: dict | None = None                          # the UI workflow, when it was one
+    notes: list = field(default_factory=list)       # links repaired or dropped on the way
+    warnings: list = field(default_factory=list)    # widget values that did not fit
+
+
+def load(document, catalogue):
+    """A UI or API workflow -> LoadedWorkflow; `catalogue` is {class_type: object_info entry}.
+
+    Raises WorkflowError (or its ConversionError, with ComfyUI-shaped errors) on bad input."""
+    if is_ui_workflow(document):
+        conversion = ui_to_api(document, catalogue)
+        return LoadedWorkflow(to_api(conversion.prompt), document, conversion.notes, conversion.warnings)
+    return LoadedWorkflow(to_api(document))
 
 
 def to_api(workflow):
@@ -19,10 +35,10 @@ def to_api(workflow):
     if not isinstance(workflow, dict):
         raise WorkflowError(
             f"a workflow must be a JSON object of nodes, got {type(workflow).__name__}")
-    if is_ui_format(workflow):
+    if is_ui_workflow(workflow):
         raise WorkflowError(
-            "this is a UI-format workflow (it has 'nodes' and 'links'), which is not supported "
-            "yet: export it in API format ('Save (API Format)')")
+            "this is a UI-format workflow (it has 'nodes' and 'links'): convert it with "
+            "graph.workflow.load(document, catalogue)")
     return {str(node_id): _normalise_node(str(node_id), node)
             for node_id, node in workflow.items()}
 

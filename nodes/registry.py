@@ -20,6 +20,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graph.node_info import NodeCatalogue, describe_node
+
 log = logging.getLogger("loom.nodes")
 
 NOT_NODE_MODULES = {"registry", "compat"}
@@ -156,6 +158,10 @@ class NodeRegistry:
                 log.warning("INPUT_TYPES of %s failed:\n%s", class_type, traceback.format_exc())
         return info
 
+    def catalogue(self) -> NodeCatalogue:
+        """A fresh lazy {class_type: object_info entry} view (combo lists are read when asked)."""
+        return NodeCatalogue(self.classes, self.display_names, self.modules)
+
     def object_info_for(self, class_type: str) -> dict:
         return describe_node(
             class_type,
@@ -163,38 +169,6 @@ class NodeRegistry:
             self.display_names.get(class_type),
             self.modules.get(class_type, "nodes"),
         )
-
-
-def describe_node(class_type: str, cls: type, display_name: str | None, python_module: str) -> dict:
-    """One node in ComfyUI's /object_info shape."""
-    input_types = cls.INPUT_TYPES()
-    inputs = {}
-    order = {}
-    for section in ("required", "optional", "hidden"):
-        if section in input_types:
-            inputs[section] = input_types[section]
-            order[section] = list(input_types[section].keys())
-    outputs = list(getattr(cls, "RETURN_TYPES", ()))
-    output_is_list = getattr(cls, "OUTPUT_IS_LIST", None) or [False] * len(outputs)
-    info = {
-        "input": inputs,
-        "input_order": order,
-        "output": outputs,
-        "output_is_list": list(output_is_list),
-        "output_name": list(getattr(cls, "RETURN_NAMES", None) or outputs),
-        "name": class_type,
-        "display_name": display_name or class_type,
-        "description": getattr(cls, "DESCRIPTION", ""),
-        "python_module": python_module,
-        "category": getattr(cls, "CATEGORY", "sd"),
-        "output_node": bool(getattr(cls, "OUTPUT_NODE", False)),
-    }
-    if hasattr(cls, "OUTPUT_TOOLTIPS"):
-        info["output_tooltips"] = list(cls.OUTPUT_TOOLTIPS)
-    for flag in ("DEPRECATED", "EXPERIMENTAL"):
-        if getattr(cls, flag, False):
-            info[flag.lower()] = True
-    return info
 
 
 def install_compat_modules() -> None:

@@ -1,0 +1,85 @@
+"""control_after_generate: what happens to a seed (or combo) widget after each queue.
+
+fixed keeps it, increment/decrement step it within its min/max, randomize draws a new
+value (ComfyUI draws seeds below 2**50 so they survive JavaScript's numbers).
+"""
+import random
+
+from graph.ui_workflow.widgets import CONTROL_VALUES, read_widgets_values, widget_slots
+
+RANDOM_MAX = 1125899906842624
+
+
+def next_value(mode, value, input_type, options, rng):
+    if mode == "fixed" or mode not in CONTROL_VALUES:
+        return value
+    if isinstance(input_type, list):
+        if not input_type:
+            return value
+        if mode == "randomize":
+            return rng.choice(input_type)
+        index = input_type.index(value) if value in input_type else 0
+        step = 1 if mode == "increment" else -1
+        return input_type[max(0, min(len(input_type) - 1, index + step))]
+    low = options.get("min", 0)
+    high = min(options.get("max", RANDOM_MAX), RANDOM_MAX)
+    step = options.get("step", 1)
+    if mode == "randomize":
+        return rng.randrange(int(low), int(high) + 1) if input_type == "INT" else rng.uniform(low, high)
+    try:
+        new = value + (step if mode == "increment" else -step)
+    except TypeError:
+        return value
+    return max(low, min(options.get("max", new), new))
+
+
+def apply_to_ui(workflow, catalogue, mode=None, rng=None):
+    """Apply every control widget of a UI workflow in place; `mode` overrides each widget's own.
+
+    Returns [(node id, input name, old, new)] for the values that changed."""
+    rng = rng or random.Random()
+    changes = []
+    for node in workflow.get("nodes") or []:
+        values = node.get("widgets_values")
+        if not isinstance(values, list):
+            continue
+        if node.get("type") == "PrimitiveNode":
+            if len(values) >= 2 and values[1] in CONTROL_VALUES:
+                new = next_value(mode or values[1], values[0], "INT" if isinstance(values[0], int) else "FLOAT",
+                                 {}, rng) if not isinstance(values[0], (str, bool)) else values[0]
+                if new != values[0]:
+                    changes.append((node.get("id"), "value", values[0], new))
+                    values[0] = new
+            continue
+        info = catalogue.get(node.get("type"))
+        if info is None:
+            continue
+        slots = widget_slots(info)
+        read = read_widgets_values(slots, values)
+        for slot in slots:
+            if slot.name in read.controls:
+                position = read.positions[slot.name]
+                new = next_value(mode or read.controls[slot.name], values[position], slot.type, slot.options, rng)
+                if new != values[position]:
+                    changes.append((node.get("id"), slot.name, values[position], new))
+                    values[position] = new
+    return changes
+
+
+def apply_to_api(prompt, catalogue, mode, rng=None):
+    """Apply `mode` to every control input (seeds) of an API prompt in place."""
+    rng = rng or random.Random()
+    changes = []
+    for node_id, entry in prompt.items():
+        info = catalogue.get(entry.get("class_type"))
+        if info is None:
+            continue
+        for slot in widget_slots(info):
+            value = entry["inputs"].get(slot.name)
+            if not slot.has_control or value is None or isinstance(value, list):
+                continue
+            new = next_value(mode, value, slot.type, slot.options, rng)
+            if new != value:
+                changes.append((node_id, slot.name, value, new))
+                entry["inputs"][slot.name] = new
+    return changes
