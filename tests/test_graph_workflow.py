@@ -36,10 +36,10 @@ def test_malformed_workflows_are_rejected_with_a_clear_message(workflow, fragmen
     assert fragment in str(info.value)
 
 
-def test_ui_format_is_recognised_and_refused_for_now():
+def test_ui_format_needs_the_catalogue():
     ui_workflow = {"last_node_id": 2, "nodes": [{"id": 1, "type": "IntConst"}], "links": [],
                    "version": 0.4}
     with pytest.raises(WorkflowError) as info:
         to_api(ui_workflow)
     assert "UI-format" in str(info.value)
-    assert "not supported" in str(info.value)
+    assert "catalogue" in str(info.value)

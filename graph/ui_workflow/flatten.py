@@ -77,6 +77,9 @@ def expand_subgraph(flat, instance, definition):
     widget_inputs = [slot for slot in instance.inputs if slot.widget]
     values = instance.widgets_values if isinstance(instance.widgets_values, list) else []
     widget_values = {id(slot): values[i] for i, slot in enumerate(widget_inputs) if i < len(values)}
+    for slot in instance.inputs:   # set by an enclosing subgraph: wins over the stored value
+        if slot.input_name in instance.literals:
+            widget_values[id(slot)] = instance.literals[slot.input_name]
 
     for key, link in list(flat.links.items()):
         if key[0] != scope or link.origin_id != SUBGRAPH_INPUT_ID:
