@@ -49,6 +49,7 @@ export class Tabs {
     } finally {
       this.loading = false;
     }
+    if (!tab.workflow.extra?.ds && tab.workflow.nodes?.length) this.editor.fitView();
     tab.workflow = this.editor.serialize();
     if (tab.saved === null) tab.saved = canonical(tab.workflow);
     tab.dirty = canonical(tab.workflow) !== tab.saved;

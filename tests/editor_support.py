@@ -1,0 +1,141 @@
+"""Shared pieces of the editor page tests: a real Loom server with a tiny checkpoint
+and a tiny front-end extension pack, and Debian's headless chromium via Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 720}
+
+# A front-end extension written as for ComfyUI: it imports the app through the shim
+# and records which hooks ran on window.extensionLog.
+EXTENSION_JS = """
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+const log = (window.extensionLog ??= []);
+app.registerExtension({
+  name: "test.recorder",
+  async init() { log.push("init"); },
+  async setup(appArg) { log.push(appArg === app && app.graph ? "setup:graph" : "setup"); },
+  async beforeRegisterNodeDef(nodeType, nodeDef) {
+    if (nodeDef.name === "KSampler") log.push("beforeRegisterNodeDef:KSampler");
+  },
+  nodeCreated(node) { log.push("nodeCreated:" + (node.type ?? node.comfyClass)); },
+});
+api.addEventListener("executed", (event) => log.push("executed:" + event.detail.node));
+"""
+
+
+def require_browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            raise RuntimeError("chromium is required for the editor tests in CI (./loom test installs it)")
+        pytest.skip("chromium is not installed", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_base(base: Path) -> Path:
+    from tests.tiny_models import save_single_file, tiny_sd_components
+
+    (base / "models" / "checkpoints").mkdir(parents=True)
+    save_single_file(tiny_sd_components("sd1"), base / "models" / "checkpoints" / "tiny.safetensors")
+    pack = base / "custom_nodes" / "recorder_pack"
+    (pack / "web").mkdir(parents=True)
+    (pack / "__init__.py").write_text('NODE_CLASS_MAPPINGS = {}\nWEB_DIRECTORY = "./web"\n')
+    (pack / "web" / "recorder.js").write_text(EXTENSION_JS)
+    return base
+
+
+def start_server(base: Path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "server.py", "--port", str(port), "--base-directory", str(base),
+         "--custom-nodes-directory", str(base / "custom_nodes")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "system_stats", timeout=1)
+            return process, url
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("server did not start:\n" + process.stdout.read())
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class PageErrors(list):
+    def attach(self, page):
+        page.on("pageerror", lambda error: self.append(str(error)))
+        return page
+
+
+def open_editor(context, url: str, errors: PageErrors):
+    page = errors.attach(context.new_page())
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    return page
+
+
+def node_of_type(page, node_type: str) -> dict:
+    """The first node of `node_type` in the live graph: {id, widgets: {name: value}, isMissing}."""
+    return page.evaluate(
+        """type => {
+            const node = loom.editor.graph._nodes.find(n => n.type === type);
+            if (!node) return null;
+            const widgets = Object.fromEntries((node.widgets ?? []).map(w => [w.name, w.value]));
+            return {id: node.id, widgets, isMissing: Boolean(node.isMissing)};
+        }""",
+        node_type,
+    )
+
+
+def set_widgets(page, node_type: str, values: dict) -> None:
+    """Change widget values as a user would, then tell the page the graph changed."""
+    page.evaluate(
+        """([type, values]) => {
+            const node = loom.editor.graph._nodes.find(n => n.type === type);
+            for (const [name, value] of Object.entries(values)) {
+                const widget = node.widgets.find(w => w.name === name);
+                widget.value = value;
+                widget.callback?.(value, loom.editor.canvas, node);
+            }
+            loom.editor.graph.change?.();
+        }""",
+        [node_type, values],
+    )
+
+
+def serialized(page) -> dict:
+    """The live workflow without the view position (not an edit)."""
+    return page.evaluate("() => { const w = loom.editor.serialize(); if (w.extra) delete w.extra.ds; return w; }")

@@ -1,0 +1,164 @@
+// Loom's editor page: wires the canvas editor (web/editor/) to the server through
+// the app modules (web/app/). Nothing runs at import except main() itself.
+import { app } from "./scripts/app.js";
+import { api } from "./scripts/api.js";
+import { Socket } from "./app/socket.js";
+import { Tabs, BLANK_WORKFLOW } from "./app/tabs.js";
+import { Execution } from "./app/execution.js";
+import { Gallery } from "./app/gallery.js";
+import { QueuePanel } from "./app/queue_panel.js";
+import { WorkflowsPanel, isApiFormat } from "./app/workflows_panel.js";
+import { Settings } from "./app/settings_panel.js";
+import { Sidebar } from "./app/sidebar.js";
+import { bindKeys } from "./app/keys.js";
+import { reportLoad, reportPromptError } from "./app/problems.js";
+import { toast } from "./app/ui.js";
+
+const $ = (id) => document.getElementById(id);
+
+function clientId() {
+  let id = sessionStorage.getItem("Loom.clientId");
+  if (!id) {
+    id = crypto.randomUUID().replaceAll("-", "");
+    sessionStorage.setItem("Loom.clientId", id);
+  }
+  return id;
+}
+
+async function defaultWorkflow() {
+  try {
+    let workflow = await api.getDefaultWorkflow();
+    if (isApiFormat(workflow)) workflow = (await api.toUiFormat(workflow)).workflow;
+    if (workflow && Array.isArray(workflow.nodes)) return workflow;
+  } catch (error) {
+    toast(`The default workflow could not be loaded: ${error.message}`, { kind: "warning" });
+  }
+  return structuredClone(BLANK_WORKFLOW);
+}
+
+function batchCount() {
+  const input = $("batch-count");
+  const count = Math.min(100, Math.max(1, parseInt(input.value, 10) || 1));
+  input.value = String(count);
+  return count;
+}
+
+async function main() {
+  api.clientId = clientId();
+  const socket = new Socket(api);
+  const [objectInfo, extensionUrls] = await Promise.all([
+    api.getObjectInfo(),
+    api.getExtensions().catch(() => []),
+  ]);
+
+  const actions = {};
+  app.attach({ api, actions });
+  await app.load(extensionUrls);
+  await app.invoke("init");
+  await app.invoke("addCustomNodeDefs", objectInfo);
+
+  const { createEditor } = await import("./editor/editor.js");
+  const editor = await createEditor($("graph-canvas"), {
+    objectInfo,
+    hooks: app.editorHooks(),
+    api: { uploadImage: (file) => api.uploadImage(file), viewUrl: (image) => api.viewUrl(image) },
+  });
+  app.attach({ api, editor, actions });
+  const fitCanvas = new ResizeObserver(() => editor.canvas.resize());
+  fitCanvas.observe($("canvas-wrap"));
+
+  const settings = new Settings({ api, onApply: (values) => editor.applySettings(values) });
+  const settingsLoaded = settings.load();
+  const tabs = new Tabs({ editor, element: $("tabs"), onLoaded: (report) => reportLoad(report) });
+  const gallery = new Gallery({ api });
+  const queuePanel = new QueuePanel({
+    api,
+    onOpen: async ({ workflow, prompt, name }) => {
+      try {
+        await workflows.openData(workflow ?? prompt, { name });
+      } catch (error) {
+        toast(`Could not open ${name}: ${error.message}`, { kind: "error" });
+      }
+    },
+  });
+  const workflows = new WorkflowsPanel({ api, tabs, editor, onError: (error) => reportPromptError(error, editor) });
+  const execution = new Execution({
+    api, editor, tabs, gallery, settings, statusElement: $("status"),
+    onQueueChange: () => queuePanel.scheduleRefresh(),
+  });
+
+  const sidebar = new Sidebar({ bar: $("sidebar"), container: $("panels") });
+  sidebar.add({ id: "queue", label: "Queue", icon: "☰", element: queuePanel.element, onShow: () => queuePanel.refresh() });
+  sidebar.add({ id: "workflows", label: "Workflows", icon: "▤", element: workflows.element, onShow: () => workflows.refresh() });
+  sidebar.add({ id: "gallery", label: "Gallery", icon: "▣", element: gallery.element });
+  sidebar.add({ id: "settings", label: "Settings", icon: "⚙", element: settings.element });
+  queuePanel.visible = () => sidebar.open === "queue";
+
+  async function queue({ front = false, batchCount: count = null } = {}) {
+    tabs.sync();
+    editor.clearErrors();
+    const times = count ?? batchCount();
+    for (let i = 0; i < times; i++) {
+      const workflow = editor.serialize();
+      try {
+        const result = await api.queuePrompt(workflow, { front });
+        execution.track(result.prompt_id, tabs.active);
+        if (result.node_errors && Object.keys(result.node_errors).length) editor.setErrors(result.node_errors);
+        editor.applyControlAfterGenerate();
+      } catch (error) {
+        reportPromptError(error, editor);
+        break;
+      }
+    }
+    queuePanel.scheduleRefresh();
+  }
+
+  async function interrupt() {
+    try {
+      await api.interrupt();
+    } catch (error) {
+      toast(`Could not interrupt: ${error.message}`, { kind: "error" });
+    }
+  }
+
+  Object.assign(actions, {
+    queue,
+    graphToPrompt: async () => {
+      const workflow = editor.serialize();
+      return { workflow, output: (await api.toApiFormat(workflow)).prompt };
+    },
+    openWorkflow: (workflow) => workflows.openData(workflow, { name: "Unsaved Workflow" }),
+  });
+
+  $("queue-button").addEventListener("click", () => queue());
+  $("queue-front-button").addEventListener("click", () => queue({ front: true }));
+  $("interrupt-button").addEventListener("click", interrupt);
+  $("new-workflow").addEventListener("click", () => tabs.open(structuredClone(BLANK_WORKFLOW)));
+  $("open-workflow").addEventListener("click", () => sidebar.show("workflows"));
+  $("save-button").addEventListener("click", () => workflows.save());
+  $("import-button").addEventListener("click", () => workflows.picker.click());
+  $("export-button").addEventListener("click", () => workflows.exportJSON());
+  bindKeys(window, {
+    queue, interrupt,
+    save: () => workflows.save(),
+    open: () => sidebar.show("workflows"),
+  });
+  workflows.installDrop($("canvas-wrap"));
+  window.addEventListener("beforeunload", () => tabs.sync());
+
+  execution.listen();
+  socket.connect();
+  await settingsLoaded;
+  if (!tabs.restore()) tabs.open(await defaultWorkflow(), { name: "Unsaved Workflow" });
+  await app.invoke("setup");
+  window.loom = { app, api, editor, tabs, settings, gallery, execution, sidebar, workflows, queuePanel };
+  $("boot").remove();
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error) => {
+  console.error(error);
+  const boot = $("boot");
+  boot.textContent = `Loom could not start: ${error.message}`;
+  boot.classList.add("failed");
+});
