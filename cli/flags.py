@@ -61,14 +61,20 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow", help="workflow JSON file (API format)")
+    parser.add_argument("workflow", help="workflow file: UI or API JSON, or a PNG/WebP/FLAC with one embedded")
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
-        metavar="NODE_ID.input=VALUE",
-        help="override one input (VALUE is parsed as JSON when it can be)",
+        metavar="NODE.input=VALUE",
+        help="override one input; NODE is a node id or title (VALUE is parsed as JSON when it can be)",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=["random", "randomize", "increment", "decrement", "fixed", "auto"],
+        help="apply control_after_generate to the seed widgets before the run "
+             "(auto: each widget's own setting, UI workflows only)",
     )
     parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
 
