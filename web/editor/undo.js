@@ -1,0 +1,53 @@
+/**
+ * Snapshot undo stack. States are JSON strings of the serialised graph; the
+ * editor records one after each interaction that may have edited the graph and
+ * the stack keeps it only when it differs from the current one.
+ */
+export class UndoStack {
+  constructor(limit = 100) {
+    this.limit = limit;
+    this.past = [];
+    this.future = [];
+    this.current = null;
+  }
+
+  /** Forget the history; `state` becomes the current state. */
+  reset(state) {
+    this.past = [];
+    this.future = [];
+    this.current = state;
+  }
+
+  /** Record a state after an edit; returns true when it differs from the current one. */
+  record(state) {
+    if (state === this.current) return false;
+    if (this.current !== null) this.past.push(this.current);
+    if (this.past.length > this.limit) this.past.shift();
+    this.future = [];
+    this.current = state;
+    return true;
+  }
+
+  /** Change the current state without an undo step (e.g. seeds after a queue). */
+  replaceCurrent(state) {
+    this.current = state;
+  }
+
+  canUndo() { return this.past.length > 0; }
+  canRedo() { return this.future.length > 0; }
+
+  /** Returns the state to restore, or null when there is nothing to undo. */
+  undo() {
+    if (!this.past.length) return null;
+    this.future.push(this.current);
+    this.current = this.past.pop();
+    return this.current;
+  }
+
+  redo() {
+    if (!this.future.length) return null;
+    this.past.push(this.current);
+    this.current = this.future.pop();
+    return this.current;
+  }
+}
