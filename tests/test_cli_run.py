@@ -119,7 +119,7 @@ def test_validation_error_names_node_and_input(setup):
 def test_unknown_node_in_set_is_refused(setup):
     run, _ = setup
     result = run(WORKFLOW, "--set", "7.text=x")
-    assert result.returncode == 2 and "no node '7'" in result.stderr
+    assert result.returncode == 2 and "no node with id or title '7'" in result.stderr
 
 
 @pytest.mark.parametrize("content, message", [("{not json", "not valid JSON"), ("[1, 2]", "")])

@@ -5,7 +5,7 @@ value (ComfyUI draws seeds below 2**50 so they survive JavaScript's numbers).
 """
 import random
 
-from graph.ui_workflow.widgets import CONTROL_VALUES, read_widgets_values, widget_slots
+from graph.ui_workflow.widgets import CONTROL_VALUES, SEED_NAMES, read_widgets_values, widget_slots
 
 RANDOM_MAX = 1125899906842624
 
@@ -34,7 +34,9 @@ def next_value(mode, value, input_type, options, rng):
 
 
 def apply_to_ui(workflow, catalogue, mode=None, rng=None):
-    """Apply every control widget of a UI workflow in place; `mode` overrides each widget's own.
+    """Apply every control widget of a UI workflow in place, as ComfyUI's editor does after
+    a queue. `mode` overrides the widgets' own setting, for seeds only (a primitive node
+    counts as a seed when it feeds a seed input).
 
     Returns [(node id, input name, old, new)] for the values that changed."""
     rng = rng or random.Random()
@@ -45,7 +47,8 @@ def apply_to_ui(workflow, catalogue, mode=None, rng=None):
             continue
         if node.get("type") == "PrimitiveNode":
             if len(values) >= 2 and values[1] in CONTROL_VALUES:
-                new = next_value(mode or values[1], values[0], "INT" if isinstance(values[0], int) else "FLOAT",
+                chosen = mode if mode and _primitive_widget(node) in SEED_NAMES else values[1]
+                new = next_value(chosen, values[0], "INT" if isinstance(values[0], int) else "FLOAT",
                                  {}, rng) if not isinstance(values[0], (str, bool)) else values[0]
                 if new != values[0]:
                     changes.append((node.get("id"), "value", values[0], new))
@@ -59,11 +62,18 @@ def apply_to_ui(workflow, catalogue, mode=None, rng=None):
         for slot in slots:
             if slot.name in read.controls:
                 position = read.positions[slot.name]
-                new = next_value(mode or read.controls[slot.name], values[position], slot.type, slot.options, rng)
+                chosen = mode if mode and slot.name in SEED_NAMES else read.controls[slot.name]
+                new = next_value(chosen, values[position], slot.type, slot.options, rng)
                 if new != values[position]:
                     changes.append((node.get("id"), slot.name, values[position], new))
                     values[position] = new
     return changes
+
+
+def _primitive_widget(node):
+    outputs = node.get("outputs") or [{}]
+    widget = outputs[0].get("widget") if isinstance(outputs[0], dict) else None
+    return widget.get("name") if isinstance(widget, dict) else None
 
 
 def apply_to_api(prompt, catalogue, mode, rng=None):
