@@ -21,7 +21,7 @@ export class Sidebar {
   // panel: {id, label, icon, element, onShow}
   add(panel) {
     const button = h("button", {
-      class: "side-button", id: `${panel.id}-button`, title: panel.label, "aria-label": panel.label,
+      class: "side-button", id: `${panel.id}-panel-button`, title: panel.label, "aria-label": panel.label,
       "aria-controls": `${panel.id}-panel`, "aria-expanded": "false",
       onclick: () => this.toggle(panel.id),
     }, h("span", { class: "side-icon", "aria-hidden": "true" }, panel.icon), h("span", { class: "side-text" }, panel.label));

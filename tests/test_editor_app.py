@@ -1,0 +1,179 @@
+"""The editor page against a real server (tiny checkpoint) in headless chromium:
+queueing, live feedback, the gallery, history, errors, images carrying workflows."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.editor_support import (
+    VIEWPORT, PageErrors, get_json, make_base, node_of_type, open_editor, require_browser, serialized,
+    set_widgets, start_server, CHROMIUM, CHROMIUM_FLAGS,
+)
+
+sync_playwright = require_browser()
+
+SMALL = {"EmptyLatentImage": {"width": 64, "height": 64}, "KSampler": {"steps": 2, "seed": 3}}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process, url = start_server(make_base(tmp_path_factory.mktemp("loom")))
+    yield url
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def errors():
+    errors = PageErrors()
+    yield errors
+    assert list(errors) == [], errors
+
+
+# Puts the node at (100, 100) on the canvas and counts the distinct colours in the
+# 48x48 square just under it, where the editor draws a node's output images.
+COLOURS_UNDER_NODE = """id => {
+    const {graph, canvas} = loom.editor;
+    const node = graph.getNodeById(id);
+    canvas.ds.scale = 1;
+    canvas.ds.offset = [100 - node.pos[0], 100 - node.pos[1]];
+    canvas.draw(true, true);
+    const data = canvas.canvas.getContext("2d").getImageData(108, 100 + node.size[1] + 12, 48, 48).data;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    return colours.size;
+}"""
+
+
+def make_small(page):
+    for node_type, values in SMALL.items():
+        set_widgets(page, node_type, values)
+
+
+def queue_and_wait_for_image(page):
+    """Queue with the button; wait for the image to reach the gallery; -> the executed spy calls."""
+    page.evaluate("""() => {
+        window.outputs = [];
+        const original = loom.editor.setNodeOutput.bind(loom.editor);
+        loom.editor.setNodeOutput = (id, output) => { outputs.push([String(id), output]); return original(id, output); };
+    }""")
+    page.click("#queue-button")
+    page.wait_for_function("() => outputs.length > 0", timeout=60_000)
+    return page.evaluate("() => outputs")
+
+
+def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_gallery(server, context, errors, tmp_path):
+    page = open_editor(context, server, errors)
+    checkpoint = node_of_type(page, "CheckpointLoaderSimple")
+    assert checkpoint["widgets"]["ckpt_name"] == "tiny.safetensors"
+    sampler = node_of_type(page, "KSampler")
+    assert sampler["widgets"]["sampler_name"] == "euler"
+    assert node_of_type(page, "CLIPTextEncode")["widgets"]["text"].startswith("beautiful scenery")
+    assert page.locator("#tabs .tab.active").inner_text().startswith("Unsaved Workflow")
+    make_small(page)
+    save = node_of_type(page, "SaveImage")
+    assert page.evaluate(f"() => ({COLOURS_UNDER_NODE})({save['id']})") < 50
+    outputs = queue_and_wait_for_image(page)
+    assert outputs[0][0] == str(save["id"])
+    image = outputs[0][1]["images"][0]
+    assert image["type"] == "output" and image["filename"].endswith(".png")
+    # the image is drawn on the canvas under the Save node: many distinct colours where there was background
+    page.wait_for_function(f"() => ({COLOURS_UNDER_NODE})({save['id']}) > 200", timeout=10_000)
+    page.screenshot(path=str(tmp_path / "after_run.png"))
+    page.click("#gallery-panel-button")
+    thumb = page.wait_for_selector(f'.gallery-item[data-filename="{image["filename"]}"] img')
+    page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=thumb)
+    page.screenshot(path=str(tmp_path / "gallery.png"))
+    # the status line follows the queue and the seed control ran after queueing ("randomize" by default)
+    page.wait_for_function("() => document.querySelector('#status').textContent === 'Queue: 0'")
+
+
+def test_history_reopens_a_past_run_and_ctrl_enter_queues(server, context, errors):
+    page = open_editor(context, server, errors)
+    make_small(page)
+    set_widgets(page, "CLIPTextEncode", {"text": "a run to find again"})
+    queued = serialized(page)
+    before = len(get_json(server + "history"))
+    page.locator("#graph-canvas").focus()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"() => fetch('/history').then(r => r.json()).then(h => Object.keys(h).length > {before})",
+                           timeout=60_000)
+    page.click("#queue-panel-button")
+    done = page.locator(".history-list .queue-item.done").first
+    done.wait_for(timeout=60_000)
+    tabs_before = page.locator("#tabs .tab").count()
+    done.locator("button.open-run").click()
+    page.wait_for_function(f"() => document.querySelectorAll('#tabs .tab').length === {tabs_before + 1}")
+    reopened = serialized(page)
+    texts = [n["widgets_values"][0] for n in reopened["nodes"] if n["type"] == "CLIPTextEncode"]
+    assert "a run to find again" in texts
+    assert sorted(n["id"] for n in reopened["nodes"]) == sorted(n["id"] for n in queued["nodes"])
+
+
+def test_unlinked_required_input_is_reported_on_its_node(server, context, errors, tmp_path):
+    page = open_editor(context, server, errors)
+    sampler = node_of_type(page, "KSampler")
+    page.evaluate("""id => {
+        const node = loom.editor.graph.getNodeById(id);
+        node.disconnectInput(node.inputs.findIndex(i => i.name === "model"));
+    }""", sampler["id"])
+    page.evaluate("""() => {
+        window.marked = [];
+        const original = loom.editor.setErrors.bind(loom.editor);
+        loom.editor.setErrors = errors => { marked.push(errors); return original(errors); };
+    }""")
+    page.click("#queue-button")
+    toast = page.wait_for_selector(".toast.error")
+    assert f"KSampler #{sampler['id']} (model)" in toast.inner_text()
+    marked = page.evaluate("() => marked")
+    assert list(marked[0]) == [str(sampler["id"])]
+    assert [e["extra_info"]["input_name"] for e in marked[0][str(sampler["id"])]["errors"]] == ["model"]
+    page.screenshot(path=str(tmp_path / "validation_error.png"))
+
+
+def test_dropping_a_png_from_loom_opens_its_workflow(server, context, errors):
+    page = open_editor(context, server, errors)
+    make_small(page)
+    set_widgets(page, "CLIPTextEncode", {"text": "carried inside the png"})
+    queued = serialized(page)
+    outputs = queue_and_wait_for_image(page)
+    image = outputs[0][1]["images"][0]
+    tabs_before = page.locator("#tabs .tab").count()
+    page.evaluate("""async image => {
+        const query = new URLSearchParams(image);
+        const blob = await (await fetch('/view?' + query)).blob();
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], image.filename, {type: 'image/png'}));
+        const target = document.querySelector('#graph-canvas');
+        target.dispatchEvent(new DragEvent('dragover', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        target.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    }""", image)
+    page.wait_for_function(f"() => document.querySelectorAll('#tabs .tab').length === {tabs_before + 1}")
+    assert page.locator("#tabs .tab.active").inner_text().startswith(image["filename"].removesuffix(".png"))
+    dropped = serialized(page)
+    assert [n["id"] for n in dropped["nodes"]] == [n["id"] for n in queued["nodes"]]
+    texts = [n["widgets_values"][0] for n in dropped["nodes"] if n["type"] == "CLIPTextEncode"]
+    assert "carried inside the png" in texts
+
+
+def test_interrupt_shortcut_and_button_post_interrupt(server, context, errors):
+    page = open_editor(context, server, errors)
+    with page.expect_request(lambda r: r.url.endswith("/interrupt") and r.method == "POST"):
+        page.keyboard.press("Control+Alt+Enter")
+    with page.expect_request(lambda r: r.url.endswith("/interrupt") and r.method == "POST"):
+        page.click("#interrupt-button")
