@@ -13,6 +13,7 @@ from graph.node_schema import types_match
 from graph.ui_workflow import flatten
 from graph.ui_workflow.model import MODE_BYPASS, MODE_NEVER, FlatGraph
 from graph.ui_workflow.widgets import read_widgets_values, widget_slots
+from graph.version import LOOM_VERSION
 
 # Nodes that exist only in the editor: they never reach the server.
 FRONTEND_ONLY = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote"}
@@ -60,6 +61,9 @@ def ui_to_api(workflow, catalogue):
     flatten.expand(flat, workflow, catalogue)
     _raise_for_missing_types(flat, workflow, catalogue)
     result = Conversion({}, flat.notes)
+    saved_by = ((workflow.get("extra") or {}).get("loom") or {}).get("version")
+    if saved_by and saved_by != LOOM_VERSION:
+        result.notes.append(f"saved by Loom {saved_by}; this is Loom {LOOM_VERSION}")
     node_errors = {}
     for node in flat.nodes.values():
         if not _runs(node, catalogue):
