@@ -37,9 +37,18 @@ async def read_json(request: web.Request, default=None):
             return default
         raise BadRequest("the request body is empty; expected JSON")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
+    except ValueError as error:  # NaN/Infinity, integers past Python's digit limit
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+def _refuse_constant(name: str):
+    """NaN and Infinity are not JSON; stored, they would break the database and clients."""
+    raise ValueError(f"{name} is not allowed (numbers must be finite)")
 
 
 async def read_json_object(request: web.Request, default=None) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 
 from aiohttp import web
@@ -14,6 +15,10 @@ from graph.ui_workflow import ConversionError
 from graph.ui_workflow.stamp import stamp
 from graph.validate import validate_prompt
 from graph.workflow import load
+
+
+MAX_NUMBER = 2 ** 53      # queue numbers stay exact in JavaScript and in SQLite
+MAX_PRIORITY = 2 ** 31
 
 
 def _int(value, what: str) -> int:
@@ -66,13 +71,17 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         if "number" in data:
             try:
                 number = float(data["number"])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise BadRequest(f"number: expected a number, got {data['number']!r}") from None
+            if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+                raise BadRequest(f"number: must be a finite number between -{MAX_NUMBER} and {MAX_NUMBER}")
         else:
             number = queue().next_number()
             if data.get("front"):
                 number = -number
         priority = _int(data.get("priority", 0), "priority")
+        if abs(priority) > MAX_PRIORITY:
+            raise BadRequest(f"priority: must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
         prompt_id = str(data.get("prompt_id") or uuid.uuid4())
         if queue().contains(prompt_id) or server.history.get(prompt_id) is not None:
             raise BadRequest(f"prompt_id: {prompt_id!r} is already used")

@@ -174,3 +174,25 @@ def test_default_workflow_is_served_as_a_ui_workflow(server):
             assert back["prompt"] == api
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ('{"prompt": {}, "number": NaN}', "NaN is not allowed"),
+    ('{"prompt": {}, "number": 1e400}', "finite"),
+    ('{"prompt": {"1": {"class_type": "LoomTestSlow", "inputs": {"delay": Infinity}}}}', "Infinity is not allowed"),
+    ('{"prompt": {}, "priority": 99999999999999999999}', "priority"),
+    ('{"prompt": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    ('{"prompt": {}, "number": ' + "9" * 5000 + "}", "not valid JSON"),
+])
+def test_non_finite_and_out_of_range_numbers_are_refused_and_the_server_restarts(tmp_path, raw, fragment):
+    """A NaN stored in the queue used to stop the server from ever starting again."""
+    async def post(url):
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/prompt", data=raw) as response:
+                return response.status, await response.text()
+
+    with running_server(tmp_path) as handle:
+        status, text = asyncio.run(post(handle.url))
+    assert status == 400 and fragment in text, text
+    with running_server(tmp_path) as handle:  # same database: still starts
+        assert asyncio.run(post(handle.url))[0] == 400
