@@ -138,4 +138,4 @@ def set_widgets(page, node_type: str, values: dict) -> None:
 
 def serialized(page) -> dict:
     """The live workflow without the view position (not an edit)."""
-    return page.evaluate("() => { const w = loom.editor.serialize(); if (w.extra) delete w.extra.ds; return w; }")
+    return page.evaluate("() => { const w = JSON.parse(JSON.stringify(loom.editor.serialize())); if (w.extra) delete w.extra.ds; return w; }")

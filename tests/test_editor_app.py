@@ -139,7 +139,7 @@ def test_unlinked_required_input_is_reported_on_its_node(server, context, errors
     }""")
     page.click("#queue-button")
     toast = page.wait_for_selector(".toast.error")
-    assert f"KSampler #{sampler['id']} (model)" in toast.inner_text()
+    assert f"KSampler #{sampler['id']}, input model: Required input is missing" in toast.inner_text()
     marked = page.evaluate("() => marked")
     assert list(marked[0]) == [str(sampler["id"])]
     assert [e["extra_info"]["input_name"] for e in marked[0][str(sampler["id"])]["errors"]] == ["model"]

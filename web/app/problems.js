@@ -29,15 +29,17 @@ export function reportLoad(report) {
   if (report?.missing?.length) showMissing(report.missing);
 }
 
-function firstNodeError(nodeErrors) {
+// One line per error: "KSampler #3, input model: Required input is missing".
+function nodeErrorLines(nodeErrors, limit = 6) {
+  const lines = [];
   for (const [id, entry] of Object.entries(nodeErrors ?? {})) {
-    const error = entry?.errors?.[0];
-    if (error) {
-      const input = error.extra_info?.input_name ? ` (${error.extra_info.input_name})` : "";
-      return `${entry.class_type ?? "node"} #${id}${input}: ${error.details || error.message}`;
+    for (const error of entry?.errors ?? []) {
+      const input = error.extra_info?.input_name ? `, input ${error.extra_info.input_name}` : "";
+      const detail = error.details && error.details !== error.extra_info?.input_name ? `: ${error.details}` : "";
+      lines.push(`${entry.class_type ?? "node"} #${id}${input}: ${error.message}${detail}`);
     }
   }
-  return "";
+  return lines.length > limit ? [...lines.slice(0, limit), `… and ${lines.length - limit} more`] : lines;
 }
 
 // A failed POST /prompt or /workflow/api: mark the nodes and say why.
@@ -50,7 +52,8 @@ export function reportPromptError(error, editor) {
   }
   const nodeErrors = body.node_errors ?? {};
   if (Object.keys(nodeErrors).length) editor.setErrors(nodeErrors);
-  const detail = firstNodeError(nodeErrors);
+  const lines = nodeErrorLines(nodeErrors);
   const message = info.message ?? error?.message ?? "the workflow could not be queued";
-  toast(detail ? `${message}: ${detail}` : message, { kind: "error", timeout: 12000 });
+  const details = !lines.length && info.details ? `: ${info.details}` : "";
+  toast([message + details, ...lines].join("\n"), { kind: "error", timeout: 12000 });
 }

@@ -16,6 +16,25 @@ export function canonical(workflow) {
   return JSON.stringify(copy);
 }
 
+// A workflow saved without a view: show its nodes, at a zoom where their text stays readable.
+export function initialView(editor, minScale = 0.7) {
+  const nodes = editor.graph._nodes ?? [];
+  const element = editor.canvas.canvas;
+  if (!nodes.length || !element?.clientWidth) return;
+  const x0 = Math.min(...nodes.map((n) => n.pos[0]));
+  const y0 = Math.min(...nodes.map((n) => n.pos[1])) - 30;
+  const x1 = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
+  const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
+  const margin = 24;
+  const fit = Math.min((element.clientWidth - 2 * margin) / (x1 - x0), (element.clientHeight - 2 * margin) / (y1 - y0));
+  const scale = Math.max(minScale, Math.min(1, fit));
+  const width = (x1 - x0) * scale;
+  const left = width < element.clientWidth ? (element.clientWidth - width) / 2 : margin;
+  editor.canvas.ds.scale = scale;
+  editor.canvas.ds.offset = [left / scale - x0, margin / scale - y0];
+  editor.canvas.setDirty(true, true);
+}
+
 export class Tabs {
   constructor({ editor, element, storage = window.localStorage, onLoaded = () => {}, onSwitch = () => {} }) {
     this.editor = editor;
@@ -49,7 +68,7 @@ export class Tabs {
     } finally {
       this.loading = false;
     }
-    if (!tab.workflow.extra?.ds && tab.workflow.nodes?.length) this.editor.fitView();
+    if (!tab.workflow.extra?.ds && tab.workflow.nodes?.length) initialView(this.editor);
     tab.workflow = this.editor.serialize();
     if (tab.saved === null) tab.saved = canonical(tab.workflow);
     tab.dirty = canonical(tab.workflow) !== tab.saved;

@@ -1,0 +1,203 @@
+"""The editor page's workflows: user storage, tabs across reloads, missing nodes,
+API-format files, settings, extensions and layout, in headless chromium."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.editor_support import (
+    CHROMIUM, CHROMIUM_FLAGS, REPO, VIEWPORT, PageErrors, get_json, make_base, node_of_type, open_editor,
+    require_browser, serialized, set_widgets, start_server,
+)
+
+sync_playwright = require_browser()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process, url = start_server(make_base(tmp_path_factory.mktemp("loom")))
+    yield url
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def errors():
+    errors = PageErrors()
+    yield errors
+    assert list(errors) == [], errors
+
+
+def answer(page, text):
+    page.wait_for_selector("#ask-dialog input")
+    page.fill("#ask-dialog input", text)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#ask-dialog", state="detached")
+
+
+def userdata(server, path):
+    return get_json(server + "userdata/" + urllib.parse.quote(path, safe=""))
+
+
+def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
+    page = open_editor(context, server, errors)
+    set_widgets(page, "KSampler", {"steps": 7, "cfg": 5.5})
+    page.wait_for_selector("#tabs .tab.active.dirty")
+    page.locator("#graph-canvas").focus()
+    page.keyboard.press("Control+S")
+    answer(page, "my flow")
+    page.wait_for_selector("#tabs .tab.active:not(.dirty)")
+    assert page.locator("#tabs .tab.active .tab-label").inner_text() == "my flow"
+    saved = serialized(page)
+    on_disk = userdata(server, "workflows/my flow.json")
+    on_disk.get("extra", {}).pop("ds", None)
+    assert on_disk == saved and on_disk["version"] == 0.4
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#tabs .tab.active .tab-label").inner_text() == "my flow"
+    page.locator("#tabs .tab.active .tab-close").click()
+    page.click("#workflows-panel-button")
+    page.click('.workflow-item[data-path="workflows/my flow.json"] .open-workflow')
+    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'my flow'")
+    assert serialized(page) == saved
+    assert node_of_type(page, "KSampler")["widgets"]["steps"] == 7
+
+    # rename, then delete, from the panel
+    page.click('.workflow-item[data-path="workflows/my flow.json"] button:has-text("Rename")')
+    answer(page, "renamed")
+    page.wait_for_selector('.workflow-item[data-path="workflows/renamed.json"]')
+    assert page.locator('.workflow-item[data-path="workflows/my flow.json"]').count() == 0
+    assert page.locator("#tabs .tab.active .tab-label").inner_text() == "renamed"
+    page.click('.workflow-item[data-path="workflows/renamed.json"] button:has-text("Delete")')
+    page.click("#confirm-dialog button.primary")
+    page.wait_for_selector('.workflow-item[data-path="workflows/renamed.json"]', state="detached")
+    assert get_json(server + "userdata?dir=workflows") == []
+
+
+def test_tabs_and_their_unsaved_marker_come_back_after_a_reload(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.click("#tabs .tab-new")
+    page.wait_for_function("() => document.querySelectorAll('#tabs .tab').length === 2")
+    assert serialized(page)["nodes"] == []
+    page.locator("#tabs .tab").first.locator(".tab-label").click()
+    set_widgets(page, "KSampler", {"steps": 3})
+    page.wait_for_selector("#tabs .tab.active.dirty .dirty-marker")
+    assert page.locator("#tabs .tab.dirty").count() == 1
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#tabs .tab").count() == 2
+    first = page.locator("#tabs .tab").first
+    assert "active" in first.get_attribute("class") and "dirty" in first.get_attribute("class")
+    assert node_of_type(page, "KSampler")["widgets"]["steps"] == 3
+    page.locator("#tabs .tab").nth(1).locator(".tab-label").click()
+    assert serialized(page)["nodes"] == []
+
+
+def test_missing_node_types_are_placeholders_and_listed(server, context, errors, tmp_path):
+    workflow = {
+        "last_node_id": 42, "last_link_id": 1, "version": 0.4, "groups": [], "config": {}, "extra": {},
+        "custom_key": {"kept": True},
+        "nodes": [
+            {"id": 42, "type": "NoSuchNode", "pos": [100, 100], "size": [200, 80], "flags": {}, "order": 0,
+             "mode": 0, "inputs": [], "outputs": [], "properties": {}, "widgets_values": [1, "x"]},
+            {"id": 7, "type": "NoSuchNode", "pos": [100, 300], "size": [200, 80], "flags": {}, "order": 1,
+             "mode": 0, "inputs": [], "outputs": [], "properties": {}, "widgets_values": []},
+        ],
+        "links": [],
+    }
+    path = tmp_path / "missing.json"
+    path.write_text(json.dumps(workflow))
+    page = open_editor(context, server, errors)
+    page.set_input_files("#import-file", str(path))
+    dialog = page.wait_for_selector("#missing-dialog")
+    text = dialog.inner_text()
+    assert "NoSuchNode" in text and "#42" in text and "#7" in text
+    assert node_of_type(page, "NoSuchNode")["isMissing"]
+    page.screenshot(path=str(tmp_path / "missing.png"))
+    page.click("#missing-dialog button.primary")
+    assert serialized(page)["custom_key"] == {"kept": True}
+    page.click("#queue-button")
+    assert "#42" in page.wait_for_selector("#missing-dialog").inner_text()
+
+
+def test_api_format_files_open_and_the_graph_exports_in_api_format(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.set_input_files("#import-file", str(REPO / "workflows" / "txt2img_sd15.json"))
+    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'txt2img_sd15'")
+    assert sorted(n["type"] for n in serialized(page)["nodes"]) == sorted(
+        n["class_type"] for n in json.loads((REPO / "workflows" / "txt2img_sd15.json").read_text()).values())
+    page.click("#workflows-panel-button")
+    with page.expect_download() as download:
+        page.click("#export-api")
+    prompt = json.loads(Path(download.value.path()).read_text())
+    assert {node["class_type"] for node in prompt.values()} >= {"KSampler", "SaveImage"}
+
+
+def test_settings_are_stored_on_the_server_and_applied(server, context, errors):
+    page = open_editor(context, server, errors)
+    assert page.get_attribute("html", "data-theme") == "dark"
+    page.click("#settings-panel-button")
+    page.select_option("#setting-Loom\\.Theme", "light")
+    page.wait_for_selector("html[data-theme=light]")
+    page.select_option("#setting-Loom\\.LinkRenderMode", "straight")
+    page.check("#setting-Loom\\.SnapToGrid")
+    page.wait_for_function("() => fetch('/settings').then(r => r.json()).then(s => s['Loom.SnapToGrid'] === true)")
+    stored = get_json(server + "settings")
+    assert stored["Loom.Theme"] == "light" and stored["Loom.LinkRenderMode"] == "straight"
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.get_attribute("html", "data-theme") == "light"
+    assert page.evaluate("() => loom.settings.editorSettings()")["linkRenderMode"] == "straight"
+    page.click("#settings-panel-button")
+    page.select_option("#setting-Loom\\.Theme", "dark")
+    page.uncheck("#setting-Loom\\.SnapToGrid")
+    page.wait_for_function("() => fetch('/settings').then(r => r.json()).then(s => s['Loom.SnapToGrid'] === false)")
+
+
+def test_extensions_load_through_the_comfyui_shims_and_their_hooks_run(server, context, errors):
+    page = open_editor(context, server, errors)
+    log = page.evaluate("() => window.extensionLog")
+    assert log[0] == "init"
+    assert "beforeRegisterNodeDef:KSampler" in log and "nodeCreated:KSampler" in log
+    assert log.index("setup:graph") > log.index("nodeCreated:KSampler")
+
+
+@pytest.mark.parametrize("size", [VIEWPORT, {"width": 1024, "height": 576}], ids=["1280x720", "125pct"])
+def test_the_page_fits_the_window_and_shows_focus(browser, server, errors, tmp_path, size):
+    context = browser.new_context(viewport=size)
+    page = open_editor(context, server, errors)
+    fits = page.evaluate("""() => {
+        const inside = id => { const r = document.getElementById(id).getBoundingClientRect();
+                               return r.width > 0 && r.right <= innerWidth && r.bottom <= innerHeight; };
+        return {scroll: document.documentElement.scrollWidth <= innerWidth,
+                controls: ['queue-button', 'batch-count', 'interrupt-button', 'status', 'save-button'].every(inside),
+                canvas: document.getElementById('graph-canvas').getBoundingClientRect().height > innerHeight * 0.7};
+    }""")
+    assert fits == {"scroll": True, "controls": True, "canvas": True}
+    page.locator("#save-button").focus()
+    page.keyboard.press("Tab")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.click("#workflows-panel-button")
+    page.screenshot(path=str(tmp_path / f"page_{size['width']}.png"))
+    context.close()
