@@ -9,6 +9,9 @@ from graph.ui_workflow.widgets import is_widget, input_spec, ordered_inputs, wid
 COLUMN_WIDTH = 400
 ROW_GAP = 40
 SLOT_HEIGHT = 22
+WIDGET_HEIGHT = 26
+MULTILINE_HEIGHT = 110
+TITLE_HEIGHT = 30
 NODE_WIDTH = 320
 ORIGIN = (50, 50)
 
@@ -105,9 +108,17 @@ def _ui_node(node_id, entry, info):
         names = info.get("output_name") or []
         node["outputs"].append({"name": names[index] if index < len(names) else str(output_type),
                                 "type": output_type, "links": [], "slot_index": index})
-    rows = len(node["inputs"]) + len(node["outputs"]) + len(node["widgets_values"])
-    node["size"] = [NODE_WIDTH, 46 + SLOT_HEIGHT * max(rows, 1)]
+    node["size"] = [NODE_WIDTH, _height(node, widget_slots(info))]
     return node
+
+
+def _height(node, slots):
+    """Room for the title, the slot rows and the widgets (a multiline text box is tall)."""
+    rows = max(len(node["inputs"]), len(node["outputs"]), 1)
+    widgets = sum(MULTILINE_HEIGHT if s.type == "STRING" and s.options.get("multiline") else WIDGET_HEIGHT
+                  for s in slots)
+    widgets += WIDGET_HEIGHT * sum(1 for s in slots if s.has_control or s.has_upload)
+    return TITLE_HEIGHT + SLOT_HEIGHT * rows + widgets + 10
 
 
 def _input_slot(node, name, info):
