@@ -220,8 +220,14 @@ def test_new_primitive_nodes_are_inlined_when_loom_has_none(catalogue):
 
 def test_load_image_upload_value_is_skipped(catalogue):
     ui = {"nodes": [node(1, "LoadImage", outputs=[out("IMAGE", "IMAGE"), out("MASK", "MASK")],
-                         widgets=["cat.png", "image"])], "links": [], "version": 0.4}
-    assert ui_to_api(ui, catalogue).prompt["1"]["inputs"] == {"image": "cat.png"}
+                         widgets=["cat.png", "image"]),
+                    # older editors wrote the upload button's value after every widget
+                    node(2, "LoadImageMask", outputs=[out("MASK", "MASK")], widgets=["m.png", "red", "image"])],
+          "links": [], "version": 0.4}
+    conversion = ui_to_api(ui, catalogue)
+    assert conversion.prompt["1"]["inputs"] == {"image": "cat.png"}
+    assert conversion.prompt["2"]["inputs"] == {"image": "m.png", "channel": "red"}
+    assert conversion.warnings == []
 
 
 @pytest.mark.parametrize("bad, fragment", [

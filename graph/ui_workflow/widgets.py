@@ -87,6 +87,7 @@ def read_widgets_values(slots, widgets_values):
     items = list(widgets_values or [])
     values, controls, positions = {}, {}, {}
     position = 0
+    upload_seen = False
     for slot in slots:
         if position >= len(items):
             break
@@ -98,7 +99,11 @@ def read_widgets_values(slots, widgets_values):
             position += 1
         if slot.has_upload and position < len(items) and items[position] in ("image", None):
             position += 1
-    return WidgetValues(values, controls, items[position:], positions)
+            upload_seen = True
+    leftover = items[position:]
+    if leftover and leftover[0] in ("image", None) and any(s.has_upload for s in slots) and not upload_seen:
+        leftover = leftover[1:]   # older editors put the upload button's value after all widgets
+    return WidgetValues(values, controls, leftover, positions)
 
 
 def write_widgets_values(slots, values, controls=None, default_control="fixed"):
