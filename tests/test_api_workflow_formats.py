@@ -110,17 +110,18 @@ def test_missing_node_types_are_refused_with_the_list(server):
     asyncio.run(scenario())
 
 
-def test_short_widgets_values_are_a_node_error(server):
+def test_short_widgets_values_take_defaults_with_a_warning(server):
     workflow = ui_slow_save()
     workflow["nodes"][0]["widgets_values"] = ["only text"]
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
             status, body = await post_prompt(session, server.url, workflow)
-            assert status == 400
-            errors = body["node_errors"]["1"]["errors"]
-            assert [e["extra_info"]["input_name"] for e in errors] == ["steps", "delay"]
-            assert "node 1 'Slow one'" in errors[0]["details"]
+            assert status == 200, body
+            assert [w.split(": ", 1)[1] for w in body["warnings"]] == [
+                "no value for 'steps' in widgets_values; its default 3 is used",
+                "no value for 'delay' in widgets_values; its default 0.0 is used"]
+            assert "node 1 'Slow one' (LoomTestSlow)" in body["warnings"][0]
 
     asyncio.run(scenario())
 

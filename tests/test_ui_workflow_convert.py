@@ -153,8 +153,19 @@ def test_short_widgets_values_name_the_node_and_input(catalogue):
     with pytest.raises(ConversionError) as info:
         ui_to_api(ui, catalogue)
     errors = info.value.node_errors["3"]["errors"]
-    assert [e["extra_info"]["input_name"] for e in errors] == ["cfg", "sampler_name", "scheduler", "denoise"]
+    # combos have no default to fall back on
+    assert [e["extra_info"]["input_name"] for e in errors] == ["sampler_name", "scheduler"]
     assert "node 3 'KSampler'" in errors[0]["details"] and "3 value(s)" in errors[0]["details"]
+
+
+def test_widgets_added_since_the_workflow_was_saved_take_their_default(catalogue):
+    ui = {"nodes": [node(1, "VAEDecodeTiled", inputs=[inp("samples", "LATENT"), inp("vae", "VAE")],
+                         outputs=[out("IMAGE", "IMAGE")], widgets=[320])], "links": [], "version": 0.4}
+    conversion = ui_to_api(ui, catalogue)
+    defaults = {name: spec[1]["default"] for name, spec in catalogue["VAEDecodeTiled"]["input"]["required"].items()
+                if name not in ("samples", "vae")}
+    assert conversion.prompt["1"]["inputs"] == {**defaults, "tile_size": 320}
+    assert any("no value for 'overlap'" in w and "default" in w for w in conversion.warnings)
 
 
 def test_extra_widget_values_are_a_warning(catalogue):

@@ -149,16 +149,22 @@ def _node_inputs(flat, node, info, warnings):
         else:
             inputs[name] = [resolved[0], resolved[1]]
     errors = []
+    values = node.widgets_values if isinstance(node.widgets_values, list) else []
     for slot in slots:
-        if slot.required and slot.name not in inputs and slot.name not in linked:
-            values = node.widgets_values if isinstance(node.widgets_values, list) else []
-            errors.append({
-                "type": "missing_widget_value",
-                "message": "Widget value missing",
-                "details": f"node {node.id} '{node.title or node.type}' ({node.type}): no value for "
-                           f"'{slot.name}' (widgets_values has {len(values)} value(s), "
-                           f"the node has {len(slots)} widget(s))",
-                "extra_info": {"input_name": slot.name}})
+        if not slot.required or slot.name in inputs or slot.name in linked:
+            continue
+        where = f"node {node.id} '{node.title or node.type}' ({node.type})"
+        if "default" in slot.options:   # a node that gained a widget since the workflow was saved
+            inputs[slot.name] = slot.options["default"]
+            warnings.append(f"{where}: no value for '{slot.name}' in widgets_values; "
+                            f"its default {slot.options['default']!r} is used")
+            continue
+        errors.append({
+            "type": "missing_widget_value",
+            "message": "Widget value missing",
+            "details": f"{where}: no value for '{slot.name}' (widgets_values has {len(values)} "
+                       f"value(s), the node has {len(slots)} widget(s))",
+            "extra_info": {"input_name": slot.name}})
     return inputs, errors
 
 
