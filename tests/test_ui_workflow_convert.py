@@ -335,3 +335,16 @@ def test_stamp_records_version_and_packs_and_keeps_the_rest(catalogue):
     assert stamped["extra"]["loom"]["version"]
     assert stamped["extra"]["ds"] == ui["extra"]["ds"] and "loom" not in ui["extra"]
     assert {k: v for k, v in stamped.items() if k != "extra"} == {k: v for k, v in ui.items() if k != "extra"}
+
+
+def test_kjnodes_set_and_get_nodes_are_followed(catalogue):
+    """SetNode/GetNode pairs (KJNodes' named links) act like a long reroute."""
+    ui = wf.kitchen_sink()
+    ui["links"] = [l for l in ui["links"] if l[0] != 11] + [[11, 61, 0, 8, 1, "VAE"], [19, 4, 2, 60, 0, "VAE"]]
+    ui["nodes"] += [node(60, "SetNode", inputs=[inp("VAE", "VAE", 19)], outputs=[out("*", "*")], widgets=["vae"]),
+                    node(61, "GetNode", outputs=[out("VAE", "VAE", [11])], widgets=["vae"])]
+    assert ui_to_api(ui, catalogue).prompt == wf.kitchen_sink_api()
+    next(n for n in ui["nodes"] if n["id"] == 61)["widgets_values"] = ["other"]
+    conversion = ui_to_api(ui, catalogue)
+    assert "vae" not in conversion.prompt["8"]["inputs"]
+    assert any("no SetNode is named 'other'" in note for note in conversion.notes)

@@ -15,8 +15,9 @@ from graph.ui_workflow.model import MODE_BYPASS, MODE_NEVER, FlatGraph
 from graph.ui_workflow.widgets import read_widgets_values, widget_slots
 from graph.version import LOOM_VERSION
 
-# Nodes that exist only in the editor: they never reach the server.
-FRONTEND_ONLY = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote"}
+# Nodes that exist only in the editor: they never reach the server. SetNode/GetNode are
+# KJNodes' named wireless links, common in shared workflows.
+FRONTEND_ONLY = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNode"}
 # Core ComfyUI primitive nodes: when Loom has no such node, their value is inlined.
 VALUE_NODES = {"PrimitiveInt", "PrimitiveFloat", "PrimitiveBoolean", "PrimitiveString",
                "PrimitiveStringMultiline"}
@@ -186,8 +187,11 @@ def _resolve_output(flat, origin, slot, target_type, visited):
     if origin.mode == MODE_BYPASS:
         index = _bypass_input(origin, slot, target_type)
         return None if index is None else _resolve_input(flat, origin, index, visited)
-    if origin.type == "Reroute":
+    if origin.type in ("Reroute", "SetNode"):
         return _resolve_input(flat, origin, 0, visited) if origin.inputs else None
+    if origin.type == "GetNode":
+        setter = _setter_for(flat, origin)
+        return _resolve_input(flat, setter, 0, visited) if setter is not None and setter.inputs else None
     if origin.type == "PrimitiveNode" or (origin.type in VALUE_NODES and origin.type not in flat.catalogue):
         values = origin.widgets_values
         if isinstance(values, dict):
@@ -196,6 +200,17 @@ def _resolve_output(flat, origin, slot, target_type, visited):
     if origin.type in FRONTEND_ONLY:
         return None
     return origin.id, slot
+
+
+def _setter_for(flat, getter):
+    """The SetNode whose name (its first widget value) the GetNode names."""
+    name = (getter.widgets_values or [None])[0] if isinstance(getter.widgets_values, list) else None
+    for node in flat.nodes.values():
+        if node.type == "SetNode" and isinstance(node.widgets_values, list) \
+                and node.widgets_values[:1] == [name]:
+            return node
+    flat.notes.append(f"node {getter.id} (GetNode): no SetNode is named {name!r}; its links are dropped")
+    return None
 
 
 def _bypass_input(node, slot, target_type):
