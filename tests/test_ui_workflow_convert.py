@@ -348,3 +348,11 @@ def test_kjnodes_set_and_get_nodes_are_followed(catalogue):
     conversion = ui_to_api(ui, catalogue)
     assert "vae" not in conversion.prompt["8"]["inputs"]
     assert any("no SetNode is named 'other'" in note for note in conversion.notes)
+
+
+def test_rgthree_reroutes_and_ui_only_nodes(catalogue):
+    ui = wf.kitchen_sink()
+    next(n for n in ui["nodes"] if n["id"] == 30)["type"] = "Reroute (rgthree)"
+    ui["nodes"] += [node(62, "Fast Groups Bypasser (rgthree)", outputs=[out("OPT_CONNECTION", "*")]),
+                    node(63, "Bookmark (rgthree)", widgets=["1", 1])]
+    assert ui_to_api(ui, catalogue).prompt == wf.kitchen_sink_api()

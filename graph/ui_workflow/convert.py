@@ -17,7 +17,12 @@ from graph.version import LOOM_VERSION
 
 # Nodes that exist only in the editor: they never reach the server. SetNode/GetNode are
 # KJNodes' named wireless links, common in shared workflows.
-FRONTEND_ONLY = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNode"}
+FRONTEND_ONLY = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNode",
+                 "Reroute (rgthree)", "Fast Groups Bypasser (rgthree)", "Fast Groups Muter (rgthree)",
+                 "Fast Bypasser (rgthree)", "Fast Muter (rgthree)", "Fast Actions Button (rgthree)",
+                 "Bookmark (rgthree)", "Label (rgthree)", "Mute / Bypass Repeater (rgthree)",
+                 "Mute / Bypass Relay (rgthree)", "Note Plus (mtb)"}
+REROUTES = {"Reroute", "SetNode", "Reroute (rgthree)"}
 # Core ComfyUI primitive nodes: when Loom has no such node, their value is inlined.
 VALUE_NODES = {"PrimitiveInt", "PrimitiveFloat", "PrimitiveBoolean", "PrimitiveString",
                "PrimitiveStringMultiline"}
@@ -187,7 +192,7 @@ def _resolve_output(flat, origin, slot, target_type, visited):
     if origin.mode == MODE_BYPASS:
         index = _bypass_input(origin, slot, target_type)
         return None if index is None else _resolve_input(flat, origin, index, visited)
-    if origin.type in ("Reroute", "SetNode"):
+    if origin.type in REROUTES:
         return _resolve_input(flat, origin, 0, visited) if origin.inputs else None
     if origin.type == "GetNode":
         setter = _setter_for(flat, origin)
