@@ -356,3 +356,15 @@ def test_rgthree_reroutes_and_ui_only_nodes(catalogue):
     ui["nodes"] += [node(62, "Fast Groups Bypasser (rgthree)", outputs=[out("OPT_CONNECTION", "*")]),
                     node(63, "Bookmark (rgthree)", widgets=["1", 1])]
     assert ui_to_api(ui, catalogue).prompt == wf.kitchen_sink_api()
+
+
+def test_dynamic_prompts_are_resolved_like_comfyuis_editor(catalogue):
+    ui = wf.kitchen_sink()
+    next(n for n in ui["nodes"] if n["id"] == 7)["widgets_values"] = [
+        "a {red|{dark|light} blue} car // not this\n/* nor\n this */on a road"]
+    texts = {ui_to_api(ui, catalogue, rng=random.Random(seed)).prompt["7"]["inputs"]["text"]
+             for seed in range(40)}
+    assert texts == {"a red car \non a road", "a dark blue car \non a road", "a light blue car \non a road"}
+    # SaveImage's filename_prefix is not a dynamic prompt
+    next(n for n in ui["nodes"] if n["id"] == 9)["widgets_values"] = ["{a|b}"]
+    assert ui_to_api(ui, catalogue).prompt["9"]["inputs"]["filename_prefix"] == "{a|b}"

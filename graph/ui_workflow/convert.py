@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from graph.errors import WorkflowError
 from graph.node_schema import types_match
-from graph.ui_workflow import flatten
+from graph.ui_workflow import dynamic_prompts, flatten
 from graph.ui_workflow.model import MODE_BYPASS, MODE_NEVER, FlatGraph
 from graph.ui_workflow.widgets import read_widgets_values, widget_slots
 from graph.version import LOOM_VERSION
@@ -55,14 +55,16 @@ def is_ui_workflow(workflow):
             and isinstance(workflow.get("links", []), list) and "class_type" not in workflow)
 
 
-def ui_to_api(workflow, catalogue):
-    """Convert a UI workflow using `catalogue` ({class_type: /object_info entry}).
+def ui_to_api(workflow, catalogue, rng=None):
+    """Convert a UI workflow using `catalogue` ({class_type: /object_info entry}); `rng`
+    picks the options of dynamic prompts ({a|b}).
 
     Raises ConversionError for missing node types or missing widget values, WorkflowError
     for a malformed document."""
     if not is_ui_workflow(workflow):
         raise WorkflowError("not a UI-format workflow: expected an object with 'nodes' and 'links'")
     flat = FlatGraph(catalogue=catalogue)
+    flat.rng = rng
     flat.add_scope(workflow["nodes"], workflow.get("links") or [], "", "root")
     flatten.expand(flat, workflow, catalogue)
     _raise_for_missing_types(flat, workflow, catalogue)
@@ -140,7 +142,10 @@ def _node_inputs(flat, node, info, warnings):
         warnings.append(f"node {node.id} ({node.type}): {len(read.leftover)} widget value(s) more "
                         f"than its {len(slots)} widget(s); the extra ones are ignored")
     inputs = {}
+    dynamic = {s.name for s in slots if s.options.get("dynamicPrompts")}
     for name, value in read.values.items():
+        if name in dynamic and isinstance(value, str):
+            value = dynamic_prompts.resolve(value, flat.rng)
         inputs[name] = {"__value__": value} if isinstance(value, list) else value
     inputs.update(node.literals)
     linked = set()

@@ -101,6 +101,7 @@ class FlatGraph:
     links: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     catalogue: object = field(default_factory=dict)   # {class_type: /object_info entry}
+    rng: object = None                                  # random.Random for dynamic prompts
 
     def add_scope(self, raw_nodes, raw_links, prefix, scope):
         """Read one graph level (the root, or a subgraph definition for one instance)."""
