@@ -108,13 +108,13 @@ def test_history_reopens_a_past_run_and_ctrl_enter_queues(server, context, error
     make_small(page)
     set_widgets(page, "CLIPTextEncode", {"text": "a run to find again"})
     queued = serialized(page)
-    before = len(get_json(server + "history"))
-    page.locator("#graph-canvas").focus()
-    page.keyboard.press("Control+Enter")
-    page.wait_for_function(f"() => fetch('/history').then(r => r.json()).then(h => Object.keys(h).length > {before})",
-                           timeout=60_000)
     page.click("#queue-panel-button")
-    done = page.locator(".history-list .queue-item.done").first
+    page.locator("#graph-canvas").focus()
+    with page.expect_response(lambda r: r.url.endswith("/prompt") and r.request.method == "POST") as response:
+        page.keyboard.press("Control+Enter")
+    prompt_id = response.value.json()["prompt_id"]
+    # the open panel follows the queue over the websocket: pending or running, then done
+    done = page.locator(f'.history-list .queue-item.done[data-prompt-id="{prompt_id}"]')
     done.wait_for(timeout=60_000)
     tabs_before = page.locator("#tabs .tab").count()
     done.locator("button.open-run").click()

@@ -160,8 +160,8 @@ def test_settings_are_stored_on_the_server_and_applied(server, context, errors):
     page.select_option("#setting-Loom\\.Theme", "light")
     page.wait_for_selector("html[data-theme=light]")
     page.select_option("#setting-Loom\\.LinkRenderMode", "straight")
-    page.check("#setting-Loom\\.SnapToGrid")
-    page.wait_for_function("() => fetch('/settings').then(r => r.json()).then(s => s['Loom.SnapToGrid'] === true)")
+    with page.expect_response(lambda r: "/settings/Loom.SnapToGrid" in r.url and r.request.method == "POST"):
+        page.check("#setting-Loom\\.SnapToGrid")
     stored = get_json(server + "settings")
     assert stored["Loom.Theme"] == "light" and stored["Loom.LinkRenderMode"] == "straight"
     page.reload()
@@ -170,8 +170,9 @@ def test_settings_are_stored_on_the_server_and_applied(server, context, errors):
     assert page.evaluate("() => loom.settings.editorSettings()")["linkRenderMode"] == "straight"
     page.click("#settings-panel-button")
     page.select_option("#setting-Loom\\.Theme", "dark")
-    page.uncheck("#setting-Loom\\.SnapToGrid")
-    page.wait_for_function("() => fetch('/settings').then(r => r.json()).then(s => s['Loom.SnapToGrid'] === false)")
+    with page.expect_response(lambda r: "/settings/Loom.SnapToGrid" in r.url and r.request.method == "POST"):
+        page.uncheck("#setting-Loom\\.SnapToGrid")
+    assert get_json(server + "settings")["Loom.SnapToGrid"] is False
 
 
 def test_extensions_load_through_the_comfyui_shims_and_their_hooks_run(server, context, errors):
