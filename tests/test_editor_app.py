@@ -68,13 +68,15 @@ def make_small(page):
 def queue_and_wait_for_image(page):
     """Queue with the button; wait for the image to reach the gallery; -> the executed spy calls."""
     page.evaluate("""() => {
-        window.outputs = [];
-        const original = loom.editor.setNodeOutput.bind(loom.editor);
-        loom.editor.setNodeOutput = (id, output) => { outputs.push([String(id), output]); return original(id, output); };
+        window.calls = [];
+        for (const name of ["setNodeOutput", "setRunning", "setProgress", "setPreview"]) {
+            const original = loom.editor[name].bind(loom.editor);
+            loom.editor[name] = (...args) => { calls.push([name, ...args]); return original(...args); };
+        }
     }""")
     page.click("#queue-button")
-    page.wait_for_function("() => outputs.length > 0", timeout=60_000)
-    return page.evaluate("() => outputs")
+    page.wait_for_function("() => calls.some(([name]) => name === 'setNodeOutput')", timeout=60_000)
+    return page.evaluate("() => calls.filter(([name]) => name === 'setNodeOutput').map(([, id, output]) => [String(id), output])")
 
 
 def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_gallery(server, context, errors, tmp_path):
@@ -95,6 +97,15 @@ def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_galler
     # the image is drawn on the canvas under the Save node: many distinct colours where there was background
     page.wait_for_function(f"() => ({COLOURS_UNDER_NODE})({save['id']}) > 200", timeout=10_000)
     page.screenshot(path=str(tmp_path / "after_run.png"))
+    # live feedback on the graph: the sampler ran with progress and a preview, then nothing runs
+    page.wait_for_function("() => calls.some(([name, id]) => name === 'setRunning' && id === null)")
+    calls = page.evaluate("() => calls.map(([name, id, ...rest]) => [name, id === null ? null : String(id), ...rest])")
+    sampler_id = str(node_of_type(page, "KSampler")["id"])
+    assert ["setRunning", sampler_id] in calls
+    assert ["setProgress", sampler_id, 2, 2] in calls
+    previews = [c for c in calls if c[0] == "setPreview"]
+    assert previews and previews[-1][1] == sampler_id and previews[-1][2].startswith("blob:")
+    assert calls[-1] == ["setRunning", None]
     page.click("#gallery-panel-button")
     thumb = page.wait_for_selector(f'.gallery-item[data-filename="{image["filename"]}"] img')
     page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=thumb)
