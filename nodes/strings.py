@@ -1,0 +1,59 @@
+"""String nodes with ComfyUI's schemas: StringConcatenate and the String primitives.
+
+So a caption can be joined with the user's own words and linked into a text
+input such as CLIPTextEncode's `text`.
+"""
+from __future__ import annotations
+
+
+class StringConcatenate:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "string_a": ("STRING", {"multiline": True}),
+            "string_b": ("STRING", {"multiline": True}),
+            "delimiter": ("STRING", {"multiline": False, "default": ""}),
+        }}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "execute"
+    CATEGORY = "utils/string"
+
+    def execute(self, string_a, string_b, delimiter):
+        for name, value in (("string_a", string_a), ("string_b", string_b), ("delimiter", delimiter)):
+            if not isinstance(value, str):
+                raise ValueError(f"{name}: expected text, got {type(value).__name__}")
+        return (delimiter.join((string_a, string_b)),)
+
+
+class PrimitiveString:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("STRING", {})}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "execute"
+    CATEGORY = "utils/primitive"
+
+    def execute(self, value):
+        if not isinstance(value, str):
+            raise ValueError(f"value: expected text, got {type(value).__name__}")
+        return (value,)
+
+
+class PrimitiveStringMultiline(PrimitiveString):
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("STRING", {"multiline": True})}}
+
+
+NODE_CLASS_MAPPINGS = {
+    "StringConcatenate": StringConcatenate,
+    "PrimitiveString": PrimitiveString,
+    "PrimitiveStringMultiline": PrimitiveStringMultiline,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "StringConcatenate": "Concatenate",
+    "PrimitiveString": "String",
+    "PrimitiveStringMultiline": "String (Multiline)",
+}
