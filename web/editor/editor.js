@@ -40,6 +40,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   overlay.className = "loom-overlay";
   root.appendChild(overlay);
   canvasElement.tabIndex = 0;
+  canvasElement.classList.add("loom-canvas");
   canvasElement.setAttribute("aria-label", "Workflow canvas");
 
   const graph = new LGraph();
@@ -65,7 +66,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   const ctx = {
     canvas, overlay, api, textAreas,
     frame: () => frame,
-    changed: () => scheduleCheckpoint(300),
+    changed: () => { canvas.setDirty(true, false); scheduleCheckpoint(300); },
     showImages: (node, urls) => feedback.loadImages(node.id, urls),
   };
   registerVirtualNodes(lib, ctx);
@@ -116,7 +117,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
 
   graph.onAfterChange = () => scheduleCheckpoint(0);
   const afterPointer = () => scheduleCheckpoint(0);
-  canvasElement.addEventListener("pointerup", afterPointer);
+  document.addEventListener("pointerup", afterPointer, true); // LiteGraph stops the canvas's own events
   canvas.onNodeMoved = (node) => {
     if (canvas.selectedItems.size === 1 && insertOnLink(canvas, node)) scheduleCheckpoint(0);
   };
@@ -206,7 +207,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   const minimap = new Minimap(root, canvas);
   const search = installSearch(root, canvas, editor, defs);
   const cleanups = [
-    () => canvasElement.removeEventListener("pointerup", afterPointer),
+    () => document.removeEventListener("pointerup", afterPointer, true),
     installKeys(root, canvas, editor, search),
     installTooltips(root, canvas),
   ];

@@ -57,5 +57,6 @@ export function openSearch(root, { x, y, defs, filter = {}, onPick, title = "" }
   setTimeout(() => document.addEventListener("pointerdown", outside, true), 0);
   render();
   input.focus();
+  setTimeout(() => input.focus(), 0); // the canvas takes focus back at the end of its pointer handling
   return { close, input };
 }
