@@ -12,6 +12,8 @@ import logging
 
 from aiohttp import web
 
+from graph.json_policy import dumps_strict
+
 log = logging.getLogger("loom.api")
 
 
@@ -21,6 +23,11 @@ class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+def json_response(data, status: int = 200, **options) -> web.Response:
+    """web.json_response that never writes NaN or Infinity (browsers refuse them)."""
+    return web.json_response(data, status=status, dumps=dumps_strict, **options)
 
 
 def json_error(status: int, message: str, **extra) -> web.Response:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import struct
 
 from aiohttp import web
+
+from graph.json_policy import dumps_strict
 
 log = logging.getLogger("loom.api.ws")
 
@@ -115,7 +116,7 @@ class WebSocketHub:
             if message is None:
                 return
         else:
-            message = json.dumps({"type": event, "data": data}, default=str)
+            message = dumps_strict({"type": event, "data": data}, default=str)
         if client_id is None:
             targets = [ws for sockets in self.sockets.values() for ws in sockets]
         else:

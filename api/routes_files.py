@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.errors import BadRequest
+from api.errors import BadRequest, json_response
 from api.paths import PathRefused, numbered_name, resolve_inside, sanitize_filename
 from engine import folders
 
@@ -152,7 +152,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         name = await asyncio.to_thread(
             store_upload, root, upload["subfolder"], upload["filename"], upload["content"], upload["overwrite"]
         )
-        return web.json_response({"name": name, "subfolder": upload["subfolder"], "type": kind})
+        return json_response({"name": name, "subfolder": upload["subfolder"], "type": kind})
 
     @routes.post("/upload/mask")
     async def upload_mask(request):
@@ -176,7 +176,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         name = await asyncio.to_thread(
             store_upload, root, upload["subfolder"], upload["filename"], content, upload["overwrite"]
         )
-        return web.json_response({"name": name, "subfolder": upload["subfolder"], "type": kind})
+        return json_response({"name": name, "subfolder": upload["subfolder"], "type": kind})
 
     @routes.get("/view")
     async def view(request):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from api.errors import BadRequest
+from api.errors import BadRequest, json_response
 from api.paths import PathRefused, resolve_inside
 from engine import folders
 
@@ -41,20 +41,20 @@ def _file_response(root: Path, relative: str) -> web.StreamResponse:
 def add_routes(routes: web.RouteTableDef, server) -> None:
     @routes.get("/object_info")
     async def object_info(request):
-        return web.json_response(server.registry.object_info())
+        return json_response(server.registry.object_info())
 
     @routes.get("/object_info/{node_class}")
     async def object_info_for(request):
         node_class = request.match_info["node_class"]
         if node_class not in server.registry.classes:
-            return web.json_response({})
-        return web.json_response({node_class: server.registry.object_info_for(node_class)})
+            return json_response({})
+        return json_response({node_class: server.registry.object_info_for(node_class)})
 
     @routes.get("/system_stats")
     async def system_stats(request):
         total, free = _memory()
         torch = sys.modules.get("torch")
-        return web.json_response({
+        return json_response({
             "system": {
                 "os": os.name,
                 "platform": platform.system(),
@@ -73,11 +73,11 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
     @routes.get("/embeddings")
     async def embeddings(request):
         names = folders.get().list_files("embeddings")
-        return web.json_response([os.path.splitext(name)[0] for name in names])
+        return json_response([os.path.splitext(name)[0] for name in names])
 
     @routes.get("/models")
     async def model_folders(request):
-        return web.json_response(folders.get().folder_names())
+        return json_response(folders.get().folder_names())
 
     @routes.get("/models/{folder}")
     async def model_files(request):
@@ -85,7 +85,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         known = folders.get().folder_names()
         if folders.canonical_folder(folder) not in known:
             raise web.HTTPNotFound(text=f"unknown model folder '{folder}'")
-        return web.json_response(folders.get().list_files(folder))
+        return json_response(folders.get().list_files(folder))
 
     @routes.get("/extensions")
     async def extensions(request):
@@ -93,7 +93,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         for pack, directory in sorted(server.registry.web_directories.items()):
             for path in sorted(Path(directory).rglob("*.js")):
                 files.append(f"/extensions/{pack}/{path.relative_to(directory).as_posix()}")
-        return web.json_response(files)
+        return json_response(files)
 
     @routes.get("/extensions/{pack}/{path:.+}")
     async def extension_file(request):
@@ -104,7 +104,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.get("/features")
     async def features(request):
-        return web.json_response({
+        return json_response({
             "supports_preview_metadata": False,
             "max_upload_size": int(server.max_upload_bytes),
             "queue_priorities": True,
@@ -114,7 +114,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.get("/custom_nodes/status")
     async def custom_nodes_status(request):
-        return web.json_response(server.registry.status())
+        return json_response(server.registry.status())
 
 
 def add_web_routes(app: web.Application) -> None:

@@ -8,7 +8,7 @@ import uuid
 
 from aiohttp import web
 
-from api.errors import BadRequest, read_json_object
+from api.errors import BadRequest, json_response, read_json_object
 from graph.errors import WorkflowError
 from graph.queue import QueueError, QueueItem
 from graph.ui_workflow import ConversionError
@@ -38,7 +38,7 @@ def _id_list(value, what: str) -> list[str]:
 
 def _prompt_error(error_type: str, message: str, details: str = "") -> web.Response:
     error = {"type": error_type, "message": message, "details": details, "extra_info": {}}
-    return web.json_response({"error": error, "node_errors": {}}, status=400)
+    return json_response({"error": error, "node_errors": {}}, status=400)
 
 
 def keep_ui_workflow(extra_data: dict, ui_workflow: dict | None, catalogue) -> None:
@@ -60,7 +60,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.get("/prompt")
     async def get_prompt(request):
-        return web.json_response(server.queue_status())
+        return json_response(server.queue_status())
 
     @routes.post("/prompt")
     async def post_prompt(request):
@@ -98,22 +98,22 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         try:
             loaded = await loop.run_in_executor(None, load, data["prompt"], catalogue)
         except ConversionError as error:
-            return web.json_response({"error": error.error, "node_errors": error.node_errors}, status=400)
+            return json_response({"error": error.error, "node_errors": error.node_errors}, status=400)
         except WorkflowError as error:
             return _prompt_error("invalid_prompt", "Cannot execute because the prompt is not valid.", str(error))
         result = await loop.run_in_executor(None, validate_prompt, loaded.prompt, server.registry.classes, targets)
         if not result.ok:
-            return web.json_response({"error": result.error, "node_errors": result.node_errors}, status=400)
+            return json_response({"error": result.error, "node_errors": result.node_errors}, status=400)
         keep_ui_workflow(extra_data, loaded.ui, catalogue)
         queue().put(QueueItem(number, prompt_id, result.prompt, extra_data, result.outputs, priority))
         answer = {"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors}
         if loaded.notes or loaded.warnings:
             answer["warnings"] = loaded.notes + loaded.warnings
-        return web.json_response(answer)
+        return json_response(answer)
 
     @routes.get("/queue")
     async def get_queue(request):
-        return web.json_response({
+        return json_response({
             "queue_running": [item.as_list() for item in queue().running()],
             "queue_pending": [item.as_list() for item in queue().pending()],
             "paused": queue().paused,
@@ -142,7 +142,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
                 answer["requeued"] = requeue(_id_list(data["requeue"], "requeue"))
         except QueueError as error:
             raise BadRequest(str(error)) from None
-        return web.json_response(answer)
+        return json_response(answer)
 
     def requeue(prompt_ids: list[str]) -> dict:
         """Put finished prompts (e.g. interrupted by a restart) back into the queue under new ids."""
@@ -160,12 +160,12 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
     @routes.post("/queue/pause")
     async def pause_queue(request):
         queue().pause()
-        return web.json_response({"paused": True})
+        return json_response({"paused": True})
 
     @routes.post("/queue/resume")
     async def resume_queue(request):
         queue().resume()
-        return web.json_response({"paused": False})
+        return json_response({"paused": False})
 
     @routes.post("/interrupt")
     async def interrupt(request):
@@ -174,13 +174,13 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         running = [item.prompt_id for item in queue().running()]
         if target is None or str(target) in running:
             server.executor.interrupt()
-        return web.json_response({"interrupted": bool(running) and (target is None or str(target) in running)})
+        return json_response({"interrupted": bool(running) and (target is None or str(target) in running)})
 
     @routes.post("/free")
     async def free(request):
         data = await read_json_object(request, default={})
         server.worker.request_free(bool(data.get("unload_models")), bool(data.get("free_memory")))
-        return web.json_response({})
+        return json_response({})
 
     @routes.get("/history")
     async def get_history(request):
@@ -190,13 +190,13 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         if max_items is not None and max_items < 0:
             raise BadRequest(f"max_items: must be 0 or more, got {max_items}")
         offset = _int(offset, "offset") if offset is not None else None
-        return web.json_response(server.history.items(max_items=max_items, offset=offset))
+        return json_response(server.history.items(max_items=max_items, offset=offset))
 
     @routes.get("/history/{prompt_id}")
     async def get_history_item(request):
         prompt_id = request.match_info["prompt_id"]
         entry = server.history.get(prompt_id)
-        return web.json_response({prompt_id: entry} if entry is not None else {})
+        return json_response({prompt_id: entry} if entry is not None else {})
 
     @routes.post("/history")
     async def post_history(request):
@@ -205,4 +205,4 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
             server.history.clear()
         if "delete" in data:
             server.history.delete(_id_list(data["delete"], "delete"))
-        return web.json_response({})
+        return json_response({})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from api.errors import BadRequest, read_json, read_json_object
+from api.errors import BadRequest, json_response, read_json, read_json_object
 from api.paths import PathRefused, resolve_inside
 from engine import folders
 
@@ -79,7 +79,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         listing = await asyncio.to_thread(
             _list_dir, path, _flag(request, "recurse", False), _flag(request, "full_info", False), user_root()
         )
-        return web.json_response(listing)
+        return json_response(listing)
 
     @routes.get("/userdata/{file}")
     async def get_userdata(request):
@@ -95,14 +95,14 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         path = _user_path(relative)
         overwrite = _flag(request, "overwrite", True)
         if path.exists() and (not overwrite or not path.is_file()):
-            return web.json_response({"error": {"type": "conflict", "message": f"{relative} already exists"}},
+            return json_response({"error": {"type": "conflict", "message": f"{relative} already exists"}},
                                      status=409)
         body = await request.read()
         path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(path.write_bytes, body)
         if _flag(request, "full_info", False):
-            return web.json_response(_info(path, user_root()))
-        return web.json_response(path.relative_to(user_root()).as_posix())
+            return json_response(_info(path, user_root()))
+        return json_response(path.relative_to(user_root()).as_posix())
 
     @routes.delete("/userdata/{file}")
     async def delete_userdata(request):
@@ -114,11 +114,11 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.get("/settings")
     async def get_settings(request):
-        return web.json_response(_load_settings())
+        return json_response(_load_settings())
 
     @routes.get("/settings/{setting_id}")
     async def get_setting(request):
-        return web.json_response(_load_settings().get(request.match_info["setting_id"]))
+        return json_response(_load_settings().get(request.match_info["setting_id"]))
 
     @routes.post("/settings")
     async def post_settings(request):
@@ -126,7 +126,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         settings = _load_settings()
         settings.update(update)
         _save_settings(settings)
-        return web.json_response({})
+        return json_response({})
 
     @routes.post("/settings/{setting_id}")
     async def post_setting(request):
@@ -134,4 +134,4 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         settings = _load_settings()
         settings[request.match_info["setting_id"]] = value
         _save_settings(settings)
-        return web.json_response({})
+        return json_response({})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from api.errors import BadRequest, read_json_object
+from api.errors import BadRequest, json_response, read_json_object
 from engine import folders
 from graph.errors import WorkflowError
 from graph.ui_workflow import ConversionError, api_to_ui, is_ui_workflow
@@ -41,7 +41,7 @@ def _format_error(error: WorkflowError) -> web.Response:
     else:
         body = {"error": {"type": "invalid_prompt", "message": "The workflow is not valid.",
                           "details": str(error), "extra_info": {}}, "node_errors": {}}
-    return web.json_response(body, status=400)
+    return json_response(body, status=400)
 
 
 def add_routes(routes: web.RouteTableDef, server) -> None:
@@ -49,8 +49,8 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
     async def get_default_workflow(request):
         workflow = default_workflow()
         if request.query.get("format") == "api":
-            return web.json_response(workflow)
-        return web.json_response(api_to_ui(to_api(workflow), server.registry.catalogue()))
+            return json_response(workflow)
+        return json_response(api_to_ui(to_api(workflow), server.registry.catalogue()))
 
     @routes.post("/workflow/api")
     async def workflow_to_api(request):
@@ -62,7 +62,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
             loaded = await loop.run_in_executor(None, load, data["workflow"], server.registry.catalogue())
         except WorkflowError as error:
             return _format_error(error)
-        return web.json_response({"prompt": loaded.prompt, "warnings": loaded.notes + loaded.warnings})
+        return json_response({"prompt": loaded.prompt, "warnings": loaded.notes + loaded.warnings})
 
     @routes.post("/workflow/ui")
     async def workflow_to_ui(request):
@@ -71,4 +71,4 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
             prompt = to_api(data.get("prompt"))
         except WorkflowError as error:
             return _format_error(error)
-        return web.json_response({"workflow": api_to_ui(prompt, server.registry.catalogue())})
+        return json_response({"workflow": api_to_ui(prompt, server.registry.catalogue())})

@@ -71,7 +71,7 @@ class PromptQueue:
 
     # -- adding and taking ---------------------------------------------------------
 
-    def next_number(self) -> float:
+    def next_number(self) -> int:
         with self._cond:
             number = self._number
             self._number += 1
