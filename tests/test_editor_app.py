@@ -188,3 +188,35 @@ def test_interrupt_shortcut_and_button_post_interrupt(server, context, errors):
         page.keyboard.press("Control+Alt+Enter")
     with page.expect_request(lambda r: r.url.endswith("/interrupt") and r.method == "POST"):
         page.click("#interrupt-button")
+
+
+def test_batch_count_queues_several_prompts_and_front_jumps_the_queue(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.route("**/prompt", lambda route: route.fulfill(json={"prompt_id": "fake", "number": 1, "node_errors": {}}))
+    bodies = []
+
+    def nth_post(n):
+        def predicate(request):
+            if request.url.endswith("/prompt") and request.method == "POST":
+                bodies.append(request.post_data_json)
+            return len(bodies) == n
+        return predicate
+
+    page.fill("#batch-count", "3")
+    with page.expect_request(nth_post(3)):
+        page.click("#queue-button")
+    with page.expect_request(nth_post(6)):
+        page.click("#queue-front-button")
+    assert [body.get("front", False) for body in bodies] == [False] * 3 + [True] * 3
+    workflow = bodies[0]["prompt"]
+    assert workflow["version"] == 0.4 and bodies[0]["extra_data"]["extra_pnginfo"]["workflow"] == workflow
+    assert bodies[0]["client_id"] == page.evaluate("() => loom.api.clientId")
+
+
+def test_the_socket_reconnects(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.wait_for_selector("#status[data-connected=true]")
+    page.evaluate("() => loom.socket.ws.close()")
+    page.wait_for_selector("#status[data-connected=false]")
+    page.wait_for_selector("#status[data-connected=true]")
+    assert page.inner_text("#status") == "Queue: 0"

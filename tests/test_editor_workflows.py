@@ -183,9 +183,10 @@ def test_extensions_load_through_the_comfyui_shims_and_their_hooks_run(server, c
     assert log.index("setup:graph") > log.index("nodeCreated:KSampler")
 
 
-@pytest.mark.parametrize("size", [VIEWPORT, {"width": 1024, "height": 576}], ids=["1280x720", "125pct"])
-def test_the_page_fits_the_window_and_shows_focus(browser, server, errors, tmp_path, size):
-    context = browser.new_context(viewport=size)
+@pytest.mark.parametrize("size, scale", [(VIEWPORT, 1), ({"width": 1024, "height": 576}, 1.25)], ids=["1280x720", "zoom125"])
+def test_the_page_fits_the_window_and_shows_focus(browser, server, errors, tmp_path, size, scale):
+    # 1280x720 at 125 % zoom is a 1024x576 CSS viewport on 1.25 device pixels per CSS pixel
+    context = browser.new_context(viewport=size, device_scale_factor=scale)
     page = open_editor(context, server, errors)
     fits = page.evaluate("""() => {
         const inside = id => { const r = document.getElementById(id).getBoundingClientRect();
@@ -200,5 +201,8 @@ def test_the_page_fits_the_window_and_shows_focus(browser, server, errors, tmp_p
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
     page.click("#workflows-panel-button")
+    page.wait_for_function("() => getComputedStyle(document.getElementById('panels')).transform === 'none'")
+    width = page.evaluate("() => document.getElementById('panels').getBoundingClientRect().width")
+    assert page.evaluate("() => document.getElementById('graph-canvas').getBoundingClientRect().width") > width
     page.screenshot(path=str(tmp_path / f"page_{size['width']}.png"))
     context.close()

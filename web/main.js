@@ -64,8 +64,14 @@ async function main() {
     api: { uploadImage: (file) => api.uploadImage(file), viewUrl: (image) => api.viewUrl(image) },
   });
   app.attach({ api, editor, actions });
-  const fitCanvas = new ResizeObserver(() => editor.canvas.resize());
-  fitCanvas.observe($("canvas-wrap"));
+  // The canvas fills its box in device pixels (litegraph scales its drawing by devicePixelRatio).
+  const fitCanvas = () => {
+    const ratio = Math.max(1, window.devicePixelRatio || 1);
+    const box = $("canvas-wrap").getBoundingClientRect();
+    editor.canvas.resize(Math.round(box.width * ratio), Math.round(box.height * ratio));
+  };
+  new ResizeObserver(fitCanvas).observe($("canvas-wrap"));
+  fitCanvas();
 
   const settings = new Settings({ api, onApply: (values) => editor.applySettings(values) });
   const settingsLoaded = settings.load();
@@ -151,7 +157,7 @@ async function main() {
   await settingsLoaded;
   if (!tabs.restore()) tabs.open(await defaultWorkflow(), { name: "Unsaved Workflow" });
   await app.invoke("setup");
-  window.loom = { app, api, editor, tabs, settings, gallery, execution, sidebar, workflows, queuePanel };
+  window.loom = { app, api, socket, editor, tabs, settings, gallery, execution, sidebar, workflows, queuePanel };
   $("boot").remove();
   document.body.dataset.ready = "true";
 }
