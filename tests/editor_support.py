@@ -42,6 +42,41 @@ api.addEventListener("executed", (event) => log.push("executed:" + event.detail.
 """
 
 
+# Two tiny output nodes: one shows a text, one fails while running.
+PACK_PY = """
+class ShowText:
+    CATEGORY = "test"
+    RETURN_TYPES = ()
+    OUTPUT_NODE = True
+    FUNCTION = "show"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"text": ("STRING", {"default": "hello from a node"})}}
+
+    def show(self, text):
+        return {"ui": {"text": [text]}}
+
+
+class FailWhenRun:
+    CATEGORY = "test"
+    RETURN_TYPES = ()
+    OUTPUT_NODE = True
+    FUNCTION = "fail"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"amount": ("INT", {"default": 3})}}
+
+    def fail(self, amount):
+        raise ValueError(f"amount: {amount} is not a good amount")
+
+
+NODE_CLASS_MAPPINGS = {"ShowText": ShowText, "FailWhenRun": FailWhenRun}
+WEB_DIRECTORY = "./web"
+"""
+
+
 def require_browser():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
@@ -63,7 +98,7 @@ def make_base(base: Path) -> Path:
     save_single_file(tiny_sd_components("sd1"), base / "models" / "checkpoints" / "tiny.safetensors")
     pack = base / "custom_nodes" / "recorder_pack"
     (pack / "web").mkdir(parents=True)
-    (pack / "__init__.py").write_text('NODE_CLASS_MAPPINGS = {}\nWEB_DIRECTORY = "./web"\n')
+    (pack / "__init__.py").write_text(PACK_PY)
     (pack / "web" / "recorder.js").write_text(EXTENSION_JS)
     return base
 

@@ -220,3 +220,38 @@ def test_the_socket_reconnects(server, context, errors):
     page.wait_for_selector("#status[data-connected=false]")
     page.wait_for_selector("#status[data-connected=true]")
     assert page.inner_text("#status") == "Queue: 0"
+
+
+def one_node_workflow(node_type, widgets_values):
+    node = {"id": 1, "type": node_type, "pos": [200, 150], "size": [320, 120], "flags": {}, "order": 0, "mode": 0,
+            "inputs": [], "outputs": [], "properties": {}, "widgets_values": widgets_values}
+    return {"last_node_id": 1, "last_link_id": 0, "nodes": [node], "links": [], "groups": [], "config": {},
+            "extra": {}, "version": 0.4}
+
+
+def test_text_outputs_reach_the_node_and_the_gallery(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.evaluate("wf => loom.workflows.openData(wf, {name: 'text'})", one_node_workflow("ShowText", ["words out"]))
+    outputs = queue_and_wait_for_image(page)
+    assert outputs == [["1", {"text": ["words out"]}]]
+    page.click("#gallery-panel-button")
+    assert page.wait_for_selector(".gallery-item.text pre").inner_text() == "words out"
+
+
+def test_an_execution_error_is_shown_on_its_node_and_in_the_history(server, context, errors, tmp_path):
+    page = open_editor(context, server, errors)
+    page.evaluate("wf => loom.workflows.openData(wf, {name: 'failing'})", one_node_workflow("FailWhenRun", [5]))
+    page.evaluate("""() => {
+        window.marked = [];
+        const original = loom.editor.setErrors.bind(loom.editor);
+        loom.editor.setErrors = errors => { marked.push(errors); return original(errors); };
+    }""")
+    page.click("#queue-panel-button")
+    page.click("#queue-button")
+    toast = page.wait_for_selector(".toast.error", timeout=60_000)
+    assert "FailWhenRun (#1) failed: amount: 5 is not a good amount" in toast.inner_text()
+    marked = page.evaluate("() => marked")
+    assert marked[-1]["1"]["errors"][0]["message"] == "amount: 5 is not a good amount"
+    failed = page.wait_for_selector(".history-list .queue-item.failed")
+    assert "amount: 5 is not a good amount" in failed.inner_text()
+    page.screenshot(path=str(tmp_path / "execution_error.png"))

@@ -20,6 +20,12 @@ function errorOf(entry) {
   return `${data.node_type ?? "node"} #${data.node_id}: ${data.exception_message ?? ""}`;
 }
 
+function startedAt(entry) {
+  const start = (entry?.status?.messages ?? []).find(([event]) => event === "execution_start");
+  const timestamp = start?.[1]?.timestamp;
+  return timestamp ? new Date(timestamp).toLocaleTimeString() : "";
+}
+
 function firstImage(entry) {
   for (const output of Object.values(entry?.outputs ?? {})) {
     const image = output?.images?.[0];
@@ -87,7 +93,9 @@ export class QueuePanel {
       : h("button", { class: "small", onclick: () => this.act(() => this.api.deleteQueueItems([promptId])) }, "Cancel");
     const open = this.openButton(extraData?.extra_pnginfo?.workflow, null, `#${number}`);
     return h("li", { class: `queue-item ${state}`, dataset: { promptId } },
-      h("span", { class: "badge" }, state), h("span", { class: "label" }, `#${number}`), open, action);
+      h("span", { class: "thumb none", "aria-hidden": "true" }),
+      h("div", { class: "info" }, h("span", { class: "badge" }, state), h("span", { class: "label" }, `#${number}`)),
+      h("div", { class: "actions" }, open, action));
   }
 
   historyItem(promptId, entry) {
@@ -103,9 +111,11 @@ export class QueuePanel {
       onclick: () => this.act(() => this.api.deleteHistoryItems([promptId])),
     }, "Delete");
     return h("li", { class: `queue-item history ${state}`, dataset: { promptId }, title: error || state },
-      thumb, h("span", { class: "badge" }, state), h("span", { class: "label" }, `#${number}`),
-      error ? h("span", { class: "error-text" }, error) : null,
-      this.openButton(extraData?.extra_pnginfo?.workflow, prompt, `Run #${number}`), remove);
+      thumb,
+      h("div", { class: "info" }, h("span", { class: "badge" }, state), h("span", { class: "label" }, `#${number}`),
+        h("span", { class: "time" }, startedAt(entry)),
+        error ? h("span", { class: "error-text" }, error) : null),
+      h("div", { class: "actions" }, this.openButton(extraData?.extra_pnginfo?.workflow, prompt, `Run #${number}`), remove));
   }
 
   openButton(workflow, prompt, name) {
