@@ -11,6 +11,7 @@ import json
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from graph.json_policy import dumps_strict
 
@@ -44,7 +45,12 @@ async def read_json(request: web.Request, default=None):
             return default
         raise BadRequest("the request body is empty; expected JSON")
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=_refuse_constant)
+        if b"\\ud" in raw.lower():  # an escaped surrogate: refuse it unless it is part of a pair
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+    except UnicodeEncodeError:
+        raise BadRequest("the request body holds a lone UTF-16 surrogate (\\udXXX), which is not text") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
     except RecursionError:
@@ -71,6 +77,8 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except BadRequest as error:
         return json_error(error.status, str(error))
+    except HttpProcessingError as error:  # a malformed body aiohttp found while reading it
+        return json_error(400, f"the request is malformed: {error.message or error}")
     except web.HTTPException as error:
         if error.status < 400 or error.content_type == "application/json":
             raise

@@ -17,6 +17,8 @@ from aiohttp import web
 from api.errors import json_error
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_NAME_BYTES = 255     # the longest file name most file systems take
+MAX_PATH_PARTS = 32
 
 
 class PathRefused(Exception):
@@ -38,6 +40,10 @@ def check_part(value: str, what: str) -> list[str]:
     parts = [p for p in value.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
         raise PathRefused(f"{what}: '..' is not allowed")
+    if any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
+        raise PathRefused(f"{what}: a name is longer than {MAX_NAME_BYTES} bytes")
+    if len(parts) > MAX_PATH_PARTS:
+        raise PathRefused(f"{what}: more than {MAX_PATH_PARTS} folders deep")
     return parts
 
 
@@ -61,7 +67,10 @@ def sanitize_filename(name: str) -> str:
     name = CONTROL_CHARS.sub("", name).strip()
     if name in ("", ".", ".."):
         raise PathRefused("image: the file needs a name")
-    return name[:255]
+    stem, ext = os.path.splitext(name)
+    while len((stem + ext).encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES - 8 and stem:
+        stem = stem[:-1]   # keep the extension; leave room for a " (n)" suffix
+    return stem + ext
 
 
 def numbered_name(name: str, index: int) -> str:

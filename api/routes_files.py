@@ -11,10 +11,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from api.errors import BadRequest, json_response
 from api.paths import PathRefused, numbered_name, resolve_inside, sanitize_filename
-from engine import folders
+from engine import atomic, folders
 
 TYPES = ("input", "output", "temp")
 # Served inline; everything else (html, svg, js, xml, ...) is sent as an attachment.
@@ -56,14 +57,17 @@ def store_upload(root: Path, subfolder: str, filename: str, content: bytes, over
     index = 1
     while True:
         target = _inside(root, subfolder, candidate)
-        if not target.exists() or overwrite:
+        if not target.exists() or (overwrite and target.is_file()):
             break
         if target.is_file() and _same_content(target, content):
             return candidate
         candidate = numbered_name(filename, index)
         index += 1
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise BadRequest(f"subfolder: {subfolder!r} names a file, not a folder") from None
+    atomic.write_bytes(target, content)
     return candidate
 
 
@@ -76,7 +80,10 @@ def _same_content(path: Path, content: bytes) -> bool:
 async def _read_upload(request: web.Request) -> dict:
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("expected a multipart/form-data upload with an 'image' file")
-    post = await request.post()
+    try:
+        post = await request.post()
+    except (ValueError, HttpProcessingError) as error:
+        raise BadRequest(f"the multipart upload is malformed: {error}") from None
     upload = post.get("image")
     if upload is None or not hasattr(upload, "file"):
         raise BadRequest("image: no file in the upload")
@@ -95,7 +102,22 @@ async def _read_upload(request: web.Request) -> dict:
 
 
 def masked_original(original: Path, mask_bytes: bytes) -> bytes:
-    """The original image with the mask's alpha as its alpha channel, as PNG bytes."""
+    """The original image with the mask's alpha as its alpha channel, as PNG bytes.
+
+    Pillow's decompression-bomb limit applies (its warning is an error here)."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return _masked_original(original, mask_bytes)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ValueError(f"the image is too large ({error})") from None
+
+
+def _masked_original(original: Path, mask_bytes: bytes) -> bytes:
     from PIL import Image, PngImagePlugin
 
     with Image.open(original) as source:
@@ -117,6 +139,8 @@ def render_view(path: Path, preview: str | None, channel: str) -> tuple[bytes, s
     from PIL import Image
 
     with Image.open(path) as image:
+        if image.width * image.height > (Image.MAX_IMAGE_PIXELS or 2 ** 62):
+            raise ValueError(f"the image is too large to preview ({image.width}x{image.height})")
         if channel == "rgb":
             image = image.convert("RGB")
         elif channel == "a":
@@ -197,7 +221,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         if wants_image and content_type.startswith("image/") and content_type in INLINE_TYPES:
             try:
                 body, image_type = await asyncio.to_thread(render_view, path, query.get("preview"), channel)
-            except OSError as error:
+            except (OSError, ValueError) as error:
                 raise BadRequest(f"filename: not a readable image ({error})") from None
             headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(path.name)}"
             return web.Response(body=body, content_type=image_type, headers=headers)

@@ -187,9 +187,11 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         max_items = request.query.get("max_items")
         offset = request.query.get("offset")
         max_items = _int(max_items, "max_items") if max_items is not None else None
-        if max_items is not None and max_items < 0:
-            raise BadRequest(f"max_items: must be 0 or more, got {max_items}")
+        if max_items is not None and not 0 <= max_items <= MAX_PRIORITY:
+            raise BadRequest(f"max_items: must be between 0 and {MAX_PRIORITY}, got {max_items}")
         offset = _int(offset, "offset") if offset is not None else None
+        if offset is not None and abs(offset) > MAX_PRIORITY:
+            raise BadRequest(f"offset: must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
         return json_response(server.history.items(max_items=max_items, offset=offset))
 
     @routes.get("/history/{prompt_id}")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 from aiohttp import web
 
 from api.errors import BadRequest, json_response, read_json, read_json_object
 from api.paths import PathRefused, resolve_inside
-from engine import folders
+from graph.json_policy import dumps_strict
+from engine import atomic, folders
 
 SETTINGS_FILE = "comfy.settings.json"
 
@@ -43,7 +43,7 @@ def _info(path: Path, root: Path) -> dict:
 
 def _list_dir(directory: Path, recurse: bool, full_info: bool, root: Path) -> list:
     walker = directory.rglob("*") if recurse else directory.glob("*")
-    files = sorted(p for p in walker if p.is_file())
+    files = sorted(p for p in walker if p.is_file() and not atomic.is_temporary(p.name))
     if full_info:
         return [dict(_info(p, root), path=p.relative_to(directory).as_posix()) for p in files]
     return [p.relative_to(directory).as_posix() for p in files]
@@ -61,10 +61,7 @@ def _load_settings() -> dict:
 
 
 def _save_settings(settings: dict) -> None:
-    path = user_root() / SETTINGS_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(settings, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic.write_bytes(user_root() / SETTINGS_FILE, dumps_strict(settings, indent=2).encode("utf-8"))
 
 
 def add_routes(routes: web.RouteTableDef, server) -> None:
@@ -98,8 +95,11 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
             return json_response({"error": {"type": "conflict", "message": f"{relative} already exists"}},
                                      status=409)
         body = await request.read()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(path.write_bytes, body)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise BadRequest(f"{relative}: a folder on the way is a file") from None
+        await asyncio.to_thread(atomic.write_bytes, path, body)
         if _flag(request, "full_info", False):
             return json_response(_info(path, user_root()))
         return json_response(path.relative_to(user_root()).as_posix())

@@ -86,15 +86,17 @@ class Folders:
 
     @classmethod
     def default(cls, base_dir: Path | str | None = None, **dirs) -> "Folders":
-        base = Path(base_dir) if base_dir else REPO_ROOT
+        # absolute from the start: a relative --base-directory must not make later
+        # relative_to() calls mix relative and absolute paths
+        base = Path(base_dir).absolute() if base_dir else REPO_ROOT
         folders = cls(
             base_dir=base,
-            output_dir=Path(dirs.get("output_dir") or base / "output"),
-            input_dir=Path(dirs.get("input_dir") or base / "input"),
-            temp_dir=Path(dirs.get("temp_dir") or base / "temp"),
-            user_dir=Path(dirs.get("user_dir") or base / "user"),
+            output_dir=Path(dirs.get("output_dir") or base / "output").absolute(),
+            input_dir=Path(dirs.get("input_dir") or base / "input").absolute(),
+            temp_dir=Path(dirs.get("temp_dir") or base / "temp").absolute(),
+            user_dir=Path(dirs.get("user_dir") or base / "user").absolute(),
         )
-        models = Path(dirs.get("models_dir") or base / "models")
+        models = Path(dirs.get("models_dir") or base / "models").absolute()
         for name in FOLDER_EXTENSIONS:
             folders.model_dirs[name] = [models / name]
         return folders

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, ImageSequence, PngImagePlugin
 
+from engine.atomic import atomic_path
+
 IMAGE_UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 LATENT_UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"]
 CROP_METHODS = ["disabled", "center"]
@@ -217,7 +219,8 @@ def save_png(image: torch.Tensor, path: Path | str, text_chunks: dict[str, str] 
         info = PngImagePlugin.PngInfo()
         for key, value in text_chunks.items():
             info.add_text(key, value)
-    image_to_pil(image).save(path, pnginfo=info, compress_level=compress_level)
+    with atomic_path(path) as temporary:
+        image_to_pil(image).save(temporary, format="PNG", pnginfo=info, compress_level=compress_level)
 
 
 # ---------------------------------------------------------------- output file names
