@@ -5,8 +5,6 @@ full 10,000 by hand), plus the specific cases found by fuzzing, each as its own 
 """
 
 import asyncio
-import os
-import threading
 
 import aiohttp
 import pytest
