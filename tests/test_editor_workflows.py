@@ -76,7 +76,9 @@ def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
     page.wait_for_selector("body[data-ready=true]")
     assert page.locator("#tabs .tab.active .tab-label").inner_text() == "my flow"
     page.locator("#tabs .tab.active .tab-close").click()
-    page.click("#workflows-panel-button")
+    page.locator("#graph-canvas").focus()
+    page.keyboard.press("Control+O")
+    page.wait_for_selector("#workflows-panel:not([hidden])")
     page.click('.workflow-item[data-path="workflows/my flow.json"] .open-workflow')
     page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'my flow'")
     assert serialized(page) == saved
@@ -206,3 +208,30 @@ def test_the_page_fits_the_window_and_shows_focus(browser, server, errors, tmp_p
     assert page.evaluate("() => document.getElementById('graph-canvas').getBoundingClientRect().width") > width
     page.screenshot(path=str(tmp_path / f"page_{size['width']}.png"))
     context.close()
+
+
+@pytest.mark.parametrize("kind", ["webp_exif_workflow", "png_prompt_only"])
+def test_images_carrying_a_workflow_open_from_the_file_picker(server, context, errors, tmp_path, kind):
+    from PIL import Image, PngImagePlugin
+
+    workflow = get_json(server + "default_workflow")
+    prompt = get_json(server + "default_workflow?format=api")
+    image = Image.new("RGB", (16, 16), (200, 40, 40))
+    if kind == "webp_exif_workflow":  # as ComfyUI's SaveAnimatedWEBP writes it
+        path = tmp_path / "carrier.webp"
+        exif = image.getexif()
+        exif[0x010F] = "workflow:" + json.dumps(workflow)
+        exif[0x0110] = "prompt:" + json.dumps(prompt)
+        image.save(path, exif=exif)
+    else:  # an API client's PNG: only the prompt, which the server converts
+        path = tmp_path / "carrier.png"
+        info = PngImagePlugin.PngInfo()
+        info.add_text("prompt", json.dumps(prompt))
+        image.save(path, pnginfo=info)
+    page = open_editor(context, server, errors)
+    page.set_input_files("#import-file", str(path))
+    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'carrier'")
+    opened = serialized(page)
+    assert sorted(n["type"] for n in opened["nodes"]) == sorted(n["type"] for n in workflow["nodes"])
+    if kind == "webp_exif_workflow":
+        assert [n["id"] for n in opened["nodes"]] == [n["id"] for n in workflow["nodes"]]
