@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.editor_support import (
-    VIEWPORT, PageErrors, get_json, make_base, node_of_type, open_editor, require_browser, serialized,
+    VIEWPORT, PageErrors, make_base, node_of_type, open_editor, require_browser, serialized,
     set_widgets, start_server, CHROMIUM, CHROMIUM_FLAGS,
 )
 
