@@ -64,8 +64,8 @@ def _from_original(state: dict, name: str, model) -> ControlNet:
 
     from engine.checkpoints import _build
 
-    state = detect.strip_original_prefix(state)
-    difference = state.pop("difference", None) is not None
+    difference = "difference" in state
+    state = detect.strip_original_prefix({k: v for k, v in state.items() if k != "difference"})
     arch, config = detect.controlnet_config(state, name)
     if _is_shuffle(name):
         config["global_pool_conditions"] = True  # as ComfyUI: *_shuffle ControlNets pool their output

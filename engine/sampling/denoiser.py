@@ -2,8 +2,8 @@
 
 Handles epsilon and v-prediction, classifier-free guidance with all conditioning
 entries batched into as few UNet calls as possible, ComfyUI conditioning extras
-(area, strength, mask, start/end percent), SDXL added conditions, and the extra
-input channels of inpainting (9) and depth (5) UNets.
+(area, strength, mask, start/end percent, ControlNets under `control`), SDXL added
+conditions, and the extra input channels of inpainting (9) and depth (5) UNets.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from engine.controlnet.apply import ControlRunner, check_fits, control_of, fill_uncond_controls
 from engine.sampling.discrete import DiscreteSchedule
 
 AREA_FEATHER = 8  # latent pixels over which an area's inner edges fade in
@@ -29,6 +30,7 @@ class _Entry:
     sigma_start: float
     sigma_end: float
     is_positive: bool
+    control: object = None          # engine.controlnet.ControlHint (newest of a chain) or None
 
 
 @dataclass
@@ -51,8 +53,10 @@ class Denoiser:
         self.latent_shape = tuple(latent_shape)
         prepare = _EntryBuilder(model, unet, schedule, self.latent_shape, device, dtype,
                                 latent_image, noise_mask)
+        negative = fill_uncond_controls(list(positive), list(negative))
         self.positive = [prepare(c, True, "positive") for c in positive]
         self.negative = [prepare(c, False, "negative") for c in negative]
+        self.controls = ControlRunner(schedule, device, dtype)
         self.keep_uncond = False    # CFG++ samplers set this: run the negative even at cfg 1
         self.last_uncond = None     # the negative's x0 prediction from the last call
 
@@ -74,7 +78,8 @@ class Denoiser:
         for entry in entries:
             y0, x0, h, w = entry.region
             crop = x[:, :, y0:y0 + h, x0:x0 + w]
-            key = (h, w, tuple(entry.cond.shape), entry.added is not None, entry.concat is not None)
+            key = (h, w, tuple(entry.cond.shape), entry.added is not None, entry.concat is not None,
+                   id(entry.control))
             groups.setdefault(key, []).append(_Chunk(entry, crop))
         results = []
         for chunks in groups.values():
@@ -86,18 +91,24 @@ class Denoiser:
     def _denoise_batch(self, chunks, sigma_value):
         x = torch.cat([c.x for c in chunks])
         sigma = torch.tensor(sigma_value, dtype=torch.float32)
-        scaled = x / (sigma ** 2 + 1) ** 0.5
-        if chunks[0].entry.concat is not None:
-            concat = torch.cat([_crop(c.entry.concat, c.entry.region) for c in chunks])
-            scaled = torch.cat([scaled, concat], dim=1)
-        timestep = self.schedule.timestep(sigma.reshape(1)).expand(x.shape[0])
+        scaled = (x / (sigma ** 2 + 1) ** 0.5).to(self.device, self.dtype)
+        timestep = self.schedule.timestep(sigma.reshape(1)).expand(x.shape[0]).to(self.device)
         cond = torch.cat([c.entry.cond for c in chunks])
         kwargs = {}
         if chunks[0].entry.added is not None:
             kwargs["added_cond_kwargs"] = {
                 key: torch.cat([c.entry.added[key] for c in chunks]) for key in chunks[0].entry.added
             }
-        out = self.unet(scaled.to(self.device, self.dtype), timestep.to(self.device),
+        control = chunks[0].entry.control
+        if control is not None:
+            residuals = self.controls.residuals(control, scaled, timestep, sigma_value, cond,
+                                                kwargs.get("added_cond_kwargs"), chunks[0].x.shape[0])
+            if residuals is not None:
+                kwargs["down_block_additional_residuals"], kwargs["mid_block_additional_residual"] = residuals
+        if chunks[0].entry.concat is not None:
+            concat = torch.cat([_crop(c.entry.concat, c.entry.region) for c in chunks])
+            scaled = torch.cat([scaled, concat.to(self.device, self.dtype)], dim=1)
+        out = self.unet(scaled, timestep,
                         encoder_hidden_states=cond, return_dict=False, **kwargs)[0]
         out = out.float().to(x.device)
         if self.model.prediction_type == "v_prediction":
@@ -145,6 +156,9 @@ class _EntryBuilder:
                              f"(expects {expected_dim}); is the CLIP from the same checkpoint?")
         region = self._region(extras)
         weight = self._weight(extras, region)
+        control = control_of(extras)
+        if control is not None:
+            check_fits(control, self.config, self.channels, self.model.arch, input_name)
         return _Entry(
             cond=self._batched(cond).to(self.device, self.dtype),
             added=self._added_conditions(extras, input_name),
@@ -154,6 +168,7 @@ class _EntryBuilder:
             sigma_start=self.schedule.percent_to_sigma(float(extras.get("start_percent", 0.0))),
             sigma_end=self.schedule.percent_to_sigma(float(extras.get("end_percent", 1.0))),
             is_positive=is_positive,
+            control=control,
         )
 
     def _batched(self, tensor):
