@@ -85,6 +85,9 @@ def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_galler
     assert checkpoint["widgets"]["ckpt_name"] == "tiny.safetensors"
     sampler = node_of_type(page, "KSampler")
     assert sampler["widgets"]["sampler_name"] == "euler"
+    choices = page.evaluate(f"() => loom.editor.graph.getNodeById({sampler['id']}).widgets"
+                            ".find(w => w.name === 'sampler_name').options.values")
+    assert "euler" in choices and "dpmpp_2m" in choices
     assert node_of_type(page, "CLIPTextEncode")["widgets"]["text"].startswith("beautiful scenery")
     assert page.locator("#tabs .tab.active").inner_text().startswith("Unsaved Workflow")
     make_small(page)
@@ -119,6 +122,13 @@ def test_history_reopens_a_past_run_and_ctrl_enter_queues(server, context, error
     make_small(page)
     set_widgets(page, "CLIPTextEncode", {"text": "a run to find again"})
     queued = serialized(page)
+    # previews switched off in the settings: none reach the graph
+    page.evaluate("""() => {
+        loom.settings.set("Loom.Preview", false);
+        window.previews = 0;
+        const original = loom.editor.setPreview.bind(loom.editor);
+        loom.editor.setPreview = (...args) => { previews += 1; return original(...args); };
+    }""")
     page.click("#queue-panel-button")
     page.locator("#graph-canvas").focus()
     with page.expect_response(lambda r: r.url.endswith("/prompt") and r.request.method == "POST") as response:
@@ -127,6 +137,8 @@ def test_history_reopens_a_past_run_and_ctrl_enter_queues(server, context, error
     # the open panel follows the queue over the websocket: pending or running, then done
     done = page.locator(f'.history-list .queue-item.done[data-prompt-id="{prompt_id}"]')
     done.wait_for(timeout=60_000)
+    assert page.evaluate("() => previews") == 0
+    page.evaluate("() => loom.settings.set('Loom.Preview', true)")
     tabs_before = page.locator("#tabs .tab").count()
     done.locator("button.open-run").click()
     page.wait_for_function(f"() => document.querySelectorAll('#tabs .tab').length === {tabs_before + 1}")

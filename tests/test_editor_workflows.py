@@ -113,6 +113,13 @@ def test_tabs_and_their_unsaved_marker_come_back_after_a_reload(server, context,
     assert node_of_type(page, "KSampler")["widgets"]["steps"] == 3
     page.locator("#tabs .tab").nth(1).locator(".tab-label").click()
     assert serialized(page)["nodes"] == []
+    # closing the tab with unsaved changes asks first
+    page.locator("#tabs .tab").first.locator(".tab-close").click()
+    page.click("#confirm-dialog button:has-text('Cancel')")
+    assert page.locator("#tabs .tab").count() == 2
+    page.locator("#tabs .tab").first.locator(".tab-close").click()
+    page.click("#confirm-dialog button.primary")
+    page.wait_for_function("() => document.querySelectorAll('#tabs .tab').length === 1")
 
 
 def test_missing_node_types_are_placeholders_and_listed(server, context, errors, tmp_path):
@@ -155,7 +162,7 @@ def test_api_format_files_open_and_the_graph_exports_in_api_format(server, conte
     assert {node["class_type"] for node in prompt.values()} >= {"KSampler", "SaveImage"}
 
 
-def test_settings_are_stored_on_the_server_and_applied(server, context, errors):
+def test_settings_are_stored_on_the_server_and_applied(server, context, errors, tmp_path):
     page = open_editor(context, server, errors)
     assert page.get_attribute("html", "data-theme") == "dark"
     page.click("#settings-panel-button")
@@ -170,6 +177,8 @@ def test_settings_are_stored_on_the_server_and_applied(server, context, errors):
     page.wait_for_selector("body[data-ready=true]")
     assert page.get_attribute("html", "data-theme") == "light"
     assert page.evaluate("() => loom.settings.editorSettings()")["linkRenderMode"] == "straight"
+    assert page.evaluate("() => loom.editor.canvas.links_render_mode") == 0  # litegraph's STRAIGHT_LINK
+    page.screenshot(path=str(tmp_path / "light.png"))
     page.click("#settings-panel-button")
     page.select_option("#setting-Loom\\.Theme", "dark")
     with page.expect_response(lambda r: "/settings/Loom.SnapToGrid" in r.url and r.request.method == "POST"):
