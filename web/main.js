@@ -96,7 +96,7 @@ async function main() {
   const sidebar = new Sidebar({ bar: $("sidebar"), container: $("panels") });
   sidebar.add({ id: "queue", label: "Queue", icon: "☰", element: queuePanel.element, onShow: () => queuePanel.refresh() });
   sidebar.add({ id: "workflows", label: "Workflows", icon: "▤", element: workflows.element, onShow: () => workflows.refresh() });
-  sidebar.add({ id: "gallery", label: "Gallery", icon: "▣", element: gallery.element });
+  sidebar.add({ id: "gallery", label: "Gallery", icon: "▣", element: gallery.element, onShow: () => gallery.loadHistory() });
   sidebar.add({ id: "settings", label: "Settings", icon: "⚙", element: settings.element });
   queuePanel.visible = () => sidebar.open === "queue";
 
@@ -155,7 +155,15 @@ async function main() {
   execution.listen();
   socket.connect();
   await settingsLoaded;
-  if (!tabs.restore()) tabs.open(await defaultWorkflow(), { name: "Unsaved Workflow" });
+  let restored = false;
+  try {
+    restored = tabs.restore();
+  } catch (error) {
+    console.error("the open tabs could not be restored", error);
+    toast(`The open tabs could not be restored: ${error.message}`, { kind: "warning" });
+    tabs.tabs = [];
+  }
+  if (!restored) tabs.open(await defaultWorkflow(), { name: "Unsaved Workflow" });
   await app.invoke("setup");
   window.loom = { app, api, socket, editor, tabs, settings, gallery, execution, sidebar, workflows, queuePanel };
   $("boot").remove();

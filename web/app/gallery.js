@@ -8,6 +8,7 @@ export class Gallery {
   constructor({ api }) {
     this.api = api;
     this.items = [];
+    this.historyLoaded = false;
     this.list = h("ul", { class: "gallery-list", "aria-live": "polite" });
     this.empty = h("p", { class: "empty" }, "Images and text your workflows produce appear here.");
     this.element = h("div", { class: "gallery" }, this.empty, this.list);
@@ -22,6 +23,31 @@ export class Gallery {
       this.items.unshift({ kind: "text", text: String(text), promptId, nodeId });
     }
     this.items.length = Math.min(this.items.length, MAX_ITEMS);
+    this.render();
+  }
+
+  // On first opening: the outputs of recent runs (before this page was loaded) below this session's.
+  async loadHistory(maxItems = 30) {
+    if (this.historyLoaded) return;
+    this.historyLoaded = true;
+    let history;
+    try {
+      history = await this.api.getHistory(maxItems);
+    } catch {
+      return;
+    }
+    const seen = new Set(this.items.map((item) => item.promptId));
+    const older = [];
+    for (const [promptId, entry] of Object.entries(history ?? {}).reverse()) {
+      if (seen.has(promptId)) continue;
+      for (const [nodeId, output] of Object.entries(entry.outputs ?? {})) {
+        for (const image of output?.images ?? []) {
+          if (image?.filename) older.push({ kind: "image", image, promptId, nodeId });
+        }
+        for (const text of output?.text ?? []) older.push({ kind: "text", text: String(text), promptId, nodeId });
+      }
+    }
+    this.items = [...this.items, ...older].slice(0, MAX_ITEMS);
     this.render();
   }
 
