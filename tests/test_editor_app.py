@@ -3,6 +3,8 @@ queueing, live feedback, the gallery, history, errors, images carrying workflows
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 
 from tests.editor_support import (
@@ -274,3 +276,26 @@ def test_an_execution_error_is_shown_on_its_node_and_in_the_history(server, cont
     failed = page.wait_for_selector(".history-list .queue-item.failed")
     assert "amount: 5 is not a good amount" in failed.inner_text()
     page.screenshot(path=str(tmp_path / "execution_error.png"))
+
+
+def test_dropping_a_plain_image_uploads_it_into_a_load_image_node(server, context, errors):
+    page = open_editor(context, server, errors)
+    count = page.evaluate("() => loom.editor.graph._nodes.length")
+    page.evaluate("""async () => {
+        const source = document.createElement('canvas');
+        source.width = source.height = 24;
+        source.getContext('2d').fillRect(0, 0, 12, 12);
+        const blob = await new Promise(resolve => source.toBlob(resolve, 'image/png'));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], 'plain drop.png', {type: 'image/png'}));
+        const target = document.querySelector('#graph-canvas');
+        const box = target.getBoundingClientRect();
+        target.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true,
+                                                    clientX: box.left + box.width - 150, clientY: box.top + box.height - 100}));
+    }""")
+    page.wait_for_function(f"() => loom.editor.graph._nodes.length === {count + 1}")
+    node = node_of_type(page, "LoadImage")
+    assert node["widgets"]["image"] == "plain drop.png"
+    assert page.locator("#tabs .tab").count() == 1
+    with urllib.request.urlopen(server + "view?filename=plain%20drop.png&type=input") as response:
+        assert response.read()[:4] == b"\x89PNG"

@@ -3,6 +3,7 @@
 // JSON file or a PNG/WebP with an embedded workflow (file picker or drag and drop).
 import { h, toast, askText, confirmDialog, download } from "./ui.js";
 import { workflowFromImage } from "./image_metadata.js";
+import { dropImageAsNode } from "./image_drop.js";
 
 const DIR = "workflows/";
 
@@ -84,11 +85,18 @@ export class WorkflowsPanel {
     return this.tabs.open(data, { name, path });
   }
 
-  async openFile(file) {
+  // `drop` ({clientX, clientY}) when the file was dropped on the canvas: an image
+  // without a workflow then goes into a LoadImage node there.
+  async openFile(file, drop = null) {
     const name = file.name.replace(/\.(json|png|webp)$/i, "");
     try {
-      if (/\.(png|webp)$/i.test(file.name) || /^image\/(png|webp)$/.test(file.type)) {
+      if (/\.(png|webp|jpe?g)$/i.test(file.name) || /^image\//.test(file.type)) {
         const found = await workflowFromImage(file);
+        if (!found && drop) {
+          await dropImageAsNode({ api: this.api, editor: this.editor, file, ...drop });
+          toast(`Uploaded ${file.name}`);
+          return;
+        }
         if (!found) throw new Error("the image carries no workflow");
         await this.openData(found.workflow ?? found.prompt, { name });
       } else {
@@ -203,7 +211,7 @@ export class WorkflowsPanel {
       if (!file) return;
       event.preventDefault();
       event.stopPropagation();
-      this.openFile(file);
+      this.openFile(file, { clientX: event.clientX, clientY: event.clientY });
     }, true);
   }
 }
