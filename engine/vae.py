@@ -24,6 +24,11 @@ import torch
 # How many pixels (batch * height * width) one encode/decode call handles at once.
 # A 512x512 image decodes comfortably on CPU; larger batches are split up.
 _PIXELS_PER_CALL = 2 * 512 * 512
+# Above this many pixels per image, plain encode/decode work in tiles: one call on a
+# huge image needs tens of GB and cannot be interrupted (ComfyUI retries in tiles
+# after running out of memory; Loom does not wait for that).
+TILED_ABOVE_PIXELS = 2048 * 2048
+AUTO_TILE, AUTO_OVERLAP = 256, 64   # small pieces: an interrupt waits for one at most
 
 
 def _device_and_dtype():
@@ -87,7 +92,7 @@ class VAE:
             )
 
     @torch.no_grad()
-    def _encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+    def _encode_pixels(self, pixels: torch.Tensor, progress=None) -> torch.Tensor:
         """pixels [B,3,H,W] in -1..1 -> scaled latents [B,C,h,w] float32 CPU."""
         device, dtype = self._prepare_model()
         batch = self._batch_size(pixels.shape[2], pixels.shape[3])
@@ -97,10 +102,12 @@ class VAE:
             mean = self.autoencoder.encode(chunk).latent_dist.mode()
             latents = (mean.float() - self.shift_factor) * self.scaling_factor
             parts.append(latents.cpu())
+            if progress is not None:
+                progress(min(start + batch, pixels.shape[0]), pixels.shape[0])
         return torch.cat(parts, dim=0)
 
     @torch.no_grad()
-    def _decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+    def _decode_latents(self, latents: torch.Tensor, progress=None) -> torch.Tensor:
         """scaled latents [B,C,h,w] -> pixels [B,3,H,W] in -1..1, float32 CPU."""
         device, dtype = self._prepare_model()
         ratio = self.downscale_ratio
@@ -110,20 +117,30 @@ class VAE:
             chunk = latents[start:start + batch].float() / self.scaling_factor + self.shift_factor
             decoded = self.autoencoder.decode(chunk.to(device=device, dtype=dtype)).sample
             parts.append(decoded.float().cpu())
+            if progress is not None:
+                progress(min(start + batch, latents.shape[0]), latents.shape[0])
         return torch.cat(parts, dim=0)
 
     # ------------------------------------------------------------------ public
 
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """IMAGE [B,H,W,3] 0..1 -> scaled latents [B,C,H/8,W/8]."""
-        self._check_images(images)
-        pixels = images[..., :3].permute(0, 3, 1, 2).float() * 2.0 - 1.0
-        return self._encode_pixels(pixels)
+    def encode(self, images: torch.Tensor, progress=None) -> torch.Tensor:
+        """IMAGE [B,H,W,3] 0..1 -> scaled latents [B,C,H/8,W/8].
 
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Scaled latents [B,C,h,w] -> IMAGE [B,8h,8w,3] 0..1, float32 CPU."""
+        ``progress(done, total)`` is called after each batch chunk (or tile, for images
+        above TILED_ABOVE_PIXELS); it may raise to stop the work (an interrupt)."""
+        self._check_images(images)
+        if images.shape[1] * images.shape[2] > TILED_ABOVE_PIXELS:
+            return self.encode_tiled(images, AUTO_TILE, AUTO_OVERLAP, progress=progress)
+        pixels = images[..., :3].permute(0, 3, 1, 2).float() * 2.0 - 1.0
+        return self._encode_pixels(pixels, progress)
+
+    def decode(self, latents: torch.Tensor, progress=None) -> torch.Tensor:
+        """Scaled latents [B,C,h,w] -> IMAGE [B,8h,8w,3] 0..1, float32 CPU (see encode)."""
         self._check_latents(latents)
-        pixels = self._decode_latents(latents)
+        ratio = self.downscale_ratio
+        if latents.shape[2] * latents.shape[3] * ratio * ratio > TILED_ABOVE_PIXELS:
+            return self.decode_tiled(latents, AUTO_TILE, AUTO_OVERLAP, progress=progress)
+        pixels = self._decode_latents(latents, progress)
         return _to_image(pixels)
 
     def decode_tiled(self, latents: torch.Tensor, tile_size: int = 512, overlap: int = 64,

@@ -14,6 +14,8 @@ import random
 import string
 from pathlib import Path
 
+from nodes._batches import each_item
+
 MAX_RESOLUTION = 16384
 IMAGE_UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 CROP_METHODS = ["disabled", "center"]
@@ -256,7 +258,7 @@ class ImageScale:
             width = max(1, round(image.shape[2] * height / image.shape[1]))
         elif height == 0:
             height = max(1, round(image.shape[1] * width / image.shape[2]))
-        return (resize_image(image, width, height, upscale_method, crop),)
+        return (each_item(image, lambda part: resize_image(part, width, height, upscale_method, crop)),)
 
 
 class ImageScaleBy:
@@ -279,7 +281,7 @@ class ImageScaleBy:
 
         width = round(image.shape[2] * scale_by)
         height = round(image.shape[1] * scale_by)
-        return (resize_image(image, width, height, upscale_method, "disabled"),)
+        return (each_item(image, lambda part: resize_image(part, width, height, upscale_method, "disabled")),)
 
 
 class ImageInvert:

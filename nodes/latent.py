@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 
+from nodes._batches import each_item
 from nodes.image import resolve_input_file
 
 MAX_RESOLUTION = 16384
@@ -98,7 +99,7 @@ class LatentUpscale:
         else:
             width, height = max(64, width), max(64, height)
         out = samples.copy()
-        out["samples"] = resize(source, width // 8, height // 8, upscale_method, crop)
+        out["samples"] = each_item(source, lambda part: resize(part, width // 8, height // 8, upscale_method, crop))
         return (out,)
 
 
@@ -124,7 +125,7 @@ class LatentUpscaleBy:
         width = round(source.shape[-1] * scale_by)
         height = round(source.shape[-2] * scale_by)
         out = samples.copy()
-        out["samples"] = resize(source, width, height, upscale_method, "disabled")
+        out["samples"] = each_item(source, lambda part: resize(part, width, height, upscale_method, "disabled"))
         return (out,)
 
 

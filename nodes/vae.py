@@ -32,6 +32,15 @@ def _progress_reporter():
     return current.progress if current is not None else None
 
 
+def _interrupt_check():
+    """A progress(done, total) callback that only checks for an interrupt: plain
+    encode/decode report no progress (as in ComfyUI) but stop between pieces."""
+    from graph import context
+
+    current = context.current()
+    return (lambda done, total: current.check_interrupt()) if current is not None else None
+
+
 def _ratio(vae) -> int:
     return int(getattr(vae, "downscale_ratio", 8))
 
@@ -81,7 +90,7 @@ class VAEDecode:
 
     def decode(self, vae, samples):
         _check_vae(vae)
-        return (vae.decode(_samples(samples)),)
+        return (vae.decode(_samples(samples), progress=_interrupt_check()),)
 
 
 class VAEDecodeTiled:
@@ -125,7 +134,7 @@ class VAEEncode:
     def encode(self, vae, pixels):
         _check_vae(vae)
         pixels = crop_to_multiple(pixels, _ratio(vae))
-        return ({"samples": vae.encode(pixels[..., :3])},)
+        return ({"samples": vae.encode(pixels[..., :3], progress=_interrupt_check())},)
 
 
 class VAEEncodeTiled:
@@ -188,7 +197,7 @@ class VAEEncodeForInpaint:
             kernel = torch.ones((1, 1, grow_mask_by, grow_mask_by))
             padding = math.ceil((grow_mask_by - 1) / 2)
             grown = F.conv2d(full_mask.round(), kernel, padding=padding).clamp(0, 1)
-        latents = vae.encode(_grey_out_masked(pixels, full_mask))
+        latents = vae.encode(_grey_out_masked(pixels, full_mask), progress=_interrupt_check())
         height, width = pixels.shape[1], pixels.shape[2]
         return ({"samples": latents, "noise_mask": grown[:, :, :height, :width].round()},)
 
@@ -223,8 +232,8 @@ class InpaintModelConditioning:
         full_mask = _mask_at_image_size(mask, pixels)
         pixels = crop_to_multiple(pixels, ratio)
         full_mask = crop_to_multiple(full_mask.movedim(1, -1), ratio).movedim(-1, 1)
-        concat_latent = vae.encode(_grey_out_masked(pixels, full_mask))
-        original_latent = vae.encode(pixels[..., :3])
+        concat_latent = vae.encode(_grey_out_masked(pixels, full_mask), progress=_interrupt_check())
+        original_latent = vae.encode(pixels[..., :3], progress=_interrupt_check())
         latent = {"samples": original_latent}
         if noise_mask:
             latent["noise_mask"] = full_mask
