@@ -13,7 +13,7 @@ import logging
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from graph.json_policy import dumps_strict
+from graph.json_policy import dumps_strict, first_non_finite
 
 log = logging.getLogger("loom.api")
 
@@ -24,6 +24,15 @@ class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+class NonFiniteNumber(BadRequest):
+    """A NaN or infinite number in a request body; `path` says where (keys and indexes)."""
+
+    def __init__(self, path: tuple):
+        self.path = path
+        where = ".".join(str(part) for part in path) or "the body"
+        super().__init__(f"{where}: numbers must be finite (NaN, Infinity and values past 1e308 are refused)")
 
 
 def json_response(data, status: int = 200, **options) -> web.Response:
@@ -45,23 +54,24 @@ async def read_json(request: web.Request, default=None):
             return default
         raise BadRequest("the request body is empty; expected JSON")
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw)
         if b"\\ud" in raw.lower():  # an escaped surrogate: refuse it unless it is part of a pair
             json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return data
     except UnicodeEncodeError:
         raise BadRequest("the request body holds a lone UTF-16 surrogate (\\udXXX), which is not text") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
     except RecursionError:
         raise BadRequest("the request body is nested too deeply") from None
-    except ValueError as error:  # NaN/Infinity, integers past Python's digit limit
+    except ValueError as error:  # integers past Python's digit limit
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
-
-
-def _refuse_constant(name: str):
-    """NaN and Infinity are not JSON; stored, they would break the database and clients."""
-    raise ValueError(f"{name} is not allowed (numbers must be finite)")
+    try:
+        path = first_non_finite(data)
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
+    if path is not None:
+        raise NonFiniteNumber(path)
+    return data
 
 
 async def read_json_object(request: web.Request, default=None) -> dict:

@@ -8,7 +8,7 @@ import uuid
 
 from aiohttp import web
 
-from api.errors import BadRequest, json_response, read_json_object
+from api.errors import BadRequest, NonFiniteNumber, json_response, read_json_object
 from graph.errors import WorkflowError
 from graph.queue import QueueError, QueueItem
 from graph.ui_workflow import ConversionError
@@ -34,6 +34,21 @@ def _id_list(value, what: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
         raise BadRequest(f"{what}: expected a list of prompt ids")
     return [str(v) for v in value]
+
+
+def _non_finite_error(error: NonFiniteNumber) -> web.Response:
+    """ComfyUI's validation shape, with the node and input named when the number is one."""
+    path = error.path
+    if len(path) >= 4 and path[0] == "prompt" and path[2] == "inputs":
+        node_id, input_name = str(path[1]), str(path[3])
+        node_error = {"type": "value_not_finite", "message": "Value is not a finite number",
+                      "details": str(error), "extra_info": {"input_name": input_name}}
+        return json_response({
+            "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
+                      "details": str(error), "extra_info": {}},
+            "node_errors": {node_id: {"errors": [node_error], "dependent_outputs": [], "class_type": None}},
+        }, status=400)
+    return _prompt_error("invalid_prompt", "Cannot execute because the prompt is not valid.", str(error))
 
 
 def _prompt_error(error_type: str, message: str, details: str = "") -> web.Response:
@@ -64,7 +79,10 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.post("/prompt")
     async def post_prompt(request):
-        data = await read_json_object(request)
+        try:
+            data = await read_json_object(request)
+        except NonFiniteNumber as error:
+            return _non_finite_error(error)
         data = server.trigger_on_prompt(data)
         if "prompt" not in data:
             return _prompt_error("no_prompt", "No prompt provided", "No prompt provided")

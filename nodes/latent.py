@@ -292,7 +292,10 @@ class SaveLatent:
             "latent_tensor": source.contiguous(),
             "latent_format_version_0": torch.tensor([]),
         }
-        safetensors.torch.save_file(tensors, str(folder / name), metadata=metadata)
+        from engine.atomic import atomic_path
+
+        with atomic_path(folder / name) as temporary:
+            safetensors.torch.save_file(tensors, str(temporary), metadata=metadata)
         return {"ui": {"latents": [{"filename": name, "subfolder": subfolder, "type": "output"}]}}
 
 

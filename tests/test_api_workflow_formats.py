@@ -178,9 +178,11 @@ def test_default_workflow_is_served_as_a_ui_workflow(server):
 
 
 @pytest.mark.parametrize("raw, fragment", [
-    ('{"prompt": {}, "number": NaN}', "NaN is not allowed"),
-    ('{"prompt": {}, "number": 1e400}', "finite"),
-    ('{"prompt": {"1": {"class_type": "LoomTestSlow", "inputs": {"delay": Infinity}}}}', "Infinity is not allowed"),
+    ('{"prompt": {}, "number": NaN}', "number: numbers must be finite"),
+    ('{"prompt": {}, "number": 1e400}', "number: numbers must be finite"),
+    ('{"prompt": {"1": {"class_type": "LoomTestSlow", "inputs": {"delay": Infinity}}}}',
+     '"node_errors": {"1": {"errors": [{"type": "value_not_finite"'),
+    ('{"prompt": {}, "extra_data": {"a": [1, -Infinity]}}', "extra_data.a.1: numbers must be finite"),
     ('{"prompt": {}, "priority": 99999999999999999999}', "priority"),
     ('{"prompt": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
     ('{"prompt": {}, "number": ' + "9" * 5000 + "}", "not valid JSON"),
