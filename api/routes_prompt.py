@@ -149,7 +149,11 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
             if "priority" in data:
                 if not isinstance(data["priority"], dict):
                     raise BadRequest("priority: expected an object {prompt_id: integer}")
-                queue().set_priority({str(k): _int(v, f"priority.{k}") for k, v in data["priority"].items()})
+                priorities = {str(k): _int(v, f"priority.{k}") for k, v in data["priority"].items()}
+                for key, value in priorities.items():
+                    if abs(value) > MAX_PRIORITY:
+                        raise BadRequest(f"priority.{key}: must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
+                queue().set_priority(priorities)
             if "move" in data:
                 move = data["move"]
                 if not isinstance(move, dict) or "prompt_id" not in move:
