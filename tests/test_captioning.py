@@ -170,3 +170,29 @@ def test_missing_model_in_a_graph_names_node_and_input(caption_dir, tmp_path):
     assert result.status_str == "error"
     assert result.error["node_id"] == "2" and result.error["node_type"] == "ImageCaption"
     assert "model_name: model 'gone' not found in models/captioning" in result.error["exception_message"]
+
+
+def test_caption_to_image_workflow_runs_on_tiny_models(caption_dir, tmp_path):
+    """workflows/caption_to_image.json with tiny models: the caption, joined with the style words, drives txt2img."""
+    from engine.folders import REPO_ROOT
+    from graph.executor import CacheConfig, PromptExecutor
+    from graph.validate import validate_prompt
+    from nodes.registry import NodeRegistry
+    from tests.tiny_models import save_single_file, tiny_sd_components
+
+    save_single_file(tiny_sd_components("sd1"), tmp_path / "models" / "checkpoints" / "tiny.safetensors")
+    (tmp_path / "input").mkdir()
+    Image.new("RGB", (48, 48), (200, 30, 30)).save(tmp_path / "input" / "example.png")
+    prompt = json.loads((REPO_ROOT / "workflows" / "caption_to_image.json").read_text())
+    assert prompt["6"]["inputs"]["text"] == ["3", 0] and prompt["3"]["inputs"]["string_a"] == ["2", 0]
+    prompt["2"]["inputs"]["model_name"] = "blip-tiny"
+    prompt["4"]["inputs"]["ckpt_name"] = "tiny.safetensors"
+    prompt["5"]["inputs"].update(width=64, height=64)
+    prompt["8"]["inputs"]["steps"] = 3
+    classes = NodeRegistry(load_custom_nodes=False).load().classes
+    checked = validate_prompt(prompt, classes)
+    assert checked.ok, checked.node_errors or checked.error
+    result = PromptExecutor(classes, cache=CacheConfig(policy="none")).execute(checked.prompt, "p", {}, checked.outputs)
+    assert result.status_str == "success", result.error
+    assert result.outputs["2"]["text"][0]  # the caption shows in the node's ui output
+    assert len(result.outputs["10"]["images"]) == 1

@@ -191,3 +191,52 @@ def test_depth2img_equals_diffusers_depth2img_pipeline():
     other = vae.decode(sample(model, seed, steps, cfg, "euler", "simple", pos2, neg2, {"samples": init_latent},
                               denoise=denoise)["samples"])
     assert (other - ours).abs().max() > 0.01
+
+
+def _workflow(name):
+    from engine.folders import REPO_ROOT
+
+    return json.loads((REPO_ROOT / "workflows" / name).read_text())
+
+
+def test_depth_to_image_workflow_runs_on_tiny_models(depth_dir, tmp_path):
+    """workflows/depth_to_image.json, models swapped for tiny ones: depth estimated, then SD2-depth img2img."""
+    from PIL import Image
+
+    from graph.executor import CacheConfig, PromptExecutor
+    from graph.validate import validate_prompt
+    from nodes.registry import NodeRegistry
+    from tests.tiny_models import save_single_file, tiny_sd_components
+
+    save_single_file(tiny_sd_components("sd2", in_channels=5), tmp_path / "models" / "checkpoints" / "depth.safetensors")
+    (tmp_path / "input").mkdir()
+    pixels = (picture(batch=1, height=64, width=64)[0].numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "input" / "example.png")
+    prompt = _workflow("depth_to_image.json")
+    prompt["2"]["inputs"]["model_name"] = "dpt-tiny"
+    prompt["4"]["inputs"]["ckpt_name"] = "depth.safetensors"
+    prompt["3"]["inputs"]["steps"] = 4
+    classes = NodeRegistry(load_custom_nodes=False).load().classes
+    checked = validate_prompt(prompt, classes)
+    assert checked.ok, checked.node_errors or checked.error
+    result = PromptExecutor(classes, cache=CacheConfig(policy="none")).execute(checked.prompt, "p", {}, checked.outputs)
+    assert result.status_str == "success", result.error
+    saved = result.outputs["9"]["images"][0]
+    image = Image.open(tmp_path / "output" / saved["subfolder"] / saved["filename"])
+    assert image.size == (64, 64)
+    assert "images" in result.outputs["12"]  # the depth preview
+
+
+def test_controlnet_depth_workflow_uses_part_a_schema():
+    """workflows/controlnet_depth.json feeds DepthEstimation into ControlNetApplyAdvanced's inputs."""
+    from nodes.registry import NodeRegistry
+
+    prompt = _workflow("controlnet_depth.json")
+    assert prompt["11"]["inputs"]["image"] == ["2", 0] and prompt["2"]["class_type"] == "DepthEstimation"
+    classes = NodeRegistry(load_custom_nodes=False).load().classes
+    if "ControlNetApplyAdvanced" not in classes:
+        pytest.skip("ControlNetApplyAdvanced is not registered yet")
+    schema = classes["ControlNetApplyAdvanced"].INPUT_TYPES()
+    names = set(schema["required"]) | set(schema.get("optional", {}))
+    assert set(prompt["11"]["inputs"]) <= names and set(schema["required"]) <= set(prompt["11"]["inputs"])
+    assert set(prompt["10"]["inputs"]) == set(classes["ControlNetLoader"].INPUT_TYPES()["required"])
