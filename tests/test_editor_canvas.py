@@ -81,9 +81,12 @@ class Editor:
         self.page.screenshot(path=str(self.shots / f"{name}.png"))
 
     def saved(self):
-        """The serialised workflow without the view position."""
+        """The serialised workflow without the view position, nodes in id order (not drawing order)."""
         wf = self.js("editor.serialize()")
         wf.get("extra", {}).pop("ds", None)
+        wf["nodes"].sort(key=lambda n: n["id"])
+        for node in wf["nodes"]:
+            node.pop("order", None)  # execution order among independent nodes follows drawing order
         return wf
 
     def slot(self, node_id, is_input, slot):
@@ -252,3 +255,87 @@ def test_build_txt2img_by_mouse_and_keyboard(editor):
         assert link_id in nodes[origin]["outputs"][out_slot]["links"]
         assert nodes[target]["inputs"][in_slot]["link"] == link_id
     assert editor.js("window.editorChanges") > 10
+
+
+BUILD_TXT2IMG_JS = """() => {
+    const LiteGraph = window.LiteGraphForTests;
+    const add = (type, x, y) => { const n = LiteGraph.createNode(type); n.pos = [x, y]; editor.graph.add(n); return n; };
+    const ckpt = add("CheckpointLoaderSimple", 40, 120), pos = add("CLIPTextEncode", 300, 40),
+        neg = add("CLIPTextEncode", 300, 280), latent = add("EmptyLatentImage", 300, 500),
+        ks = add("KSampler", 600, 60), vae = add("VAEDecode", 860, 60), save = add("SaveImage", 860, 300);
+    const link = (a, out, b, input) => a.connect(out, b, b.inputs.findIndex((i) => i.name === input));
+    link(ckpt, 0, ks, "model"); link(ckpt, 1, pos, "clip"); link(ckpt, 1, neg, "clip");
+    link(pos, 0, ks, "positive"); link(neg, 0, ks, "negative"); link(latent, 0, ks, "latent_image");
+    link(ks, 0, vae, "samples"); link(ckpt, 2, vae, "vae"); link(vae, 0, save, "images");
+    pos.widgets[0].value = "a cat";
+    const wf = editor.serialize();
+    editor.load(wf);
+    return Object.fromEntries([["ckpt", ckpt], ["pos", pos], ["neg", neg], ["latent", latent], ["ks", ks], ["vae", vae], ["save", save]]
+        .map(([k, n]) => [k, n.id]));
+}"""
+
+
+def load_txt2img(ed):
+    ed.js("async () => { window.LiteGraphForTests = (await import('/vendor/litegraph.es.js')).LiteGraph; }")
+    return ed.js(BUILD_TXT2IMG_JS)
+
+
+def node_of(wf, node_id):
+    return next(n for n in wf["nodes"] if n["id"] == node_id)
+
+
+def test_undo_redo_a_series_of_edits(editor):
+    ids = load_txt2img(editor)
+    assert editor.js("editor.canUndo()") is False
+    states = [editor.saved()]
+    page = editor.page
+    # 1: move a node by its title
+    x, y = editor.title(ids["ks"])
+    editor.drag((x, y), (x + 60, y + 40))
+    page.wait_for_timeout(100)
+    states.append(editor.saved())
+    assert node_of(states[1], ids["ks"])["pos"] != node_of(states[0], ids["ks"])["pos"]
+    # 2: type into a prompt (one undo step after a pause)
+    page.click(f'textarea[data-node="{ids["pos"]}"]')
+    page.keyboard.insert_text(" on a sofa")  # one input event: typing slowly may make several undo steps
+    page.wait_for_timeout(500)
+    states.append(editor.saved())
+    assert node_of(states[2], ids["pos"])["widgets_values"] == ["a cat on a sofa"]
+    # 3: mute a node with Ctrl+M
+    page.mouse.click(*editor.title(ids["latent"]))
+    page.keyboard.press("Control+KeyM")
+    states.append(editor.saved())
+    assert node_of(states[3], ids["latent"])["mode"] == 2
+    # 4: delete a node with Delete
+    page.mouse.click(*editor.title(ids["vae"]))
+    page.keyboard.press("Delete")
+    page.wait_for_timeout(100)
+    states.append(editor.saved())
+    assert ids["vae"] not in [n["id"] for n in states[4]["nodes"]]
+    assert len(states[4]["links"]) == len(states[3]["links"]) - 3
+    # 5: add a node by search
+    editor.add_by_search(1000, 560, "preview image", "PreviewImage")
+    page.wait_for_timeout(100)
+    states.append(editor.saved())
+    # back through every state, then forward again with both redo keys
+    page.mouse.click(640, 700)
+    for expected in reversed(states[:-1]):
+        page.keyboard.press("Control+KeyZ")
+        assert editor.saved() == expected
+    assert editor.js("editor.canUndo()") is False
+    for i, expected in enumerate(states[1:]):
+        page.keyboard.press("Control+Shift+KeyZ" if i % 2 else "Control+KeyY")
+        assert editor.saved() == expected
+    assert editor.js("editor.canRedo()") is False
+    # a shortcut is found by its physical key: a Cyrillic layout's Ctrl+Я is still undo
+    editor.js("""() => document.body.dispatchEvent(new KeyboardEvent("keydown",
+        { key: "я", code: "KeyZ", ctrlKey: true, bubbles: true }))""")
+    assert editor.saved() == states[-2]
+    # Ctrl+Z inside a text box undoes the text, not the graph
+    page.click(f'textarea[data-node="{ids["neg"]}"]')
+    page.keyboard.type("xyz")
+    page.wait_for_timeout(500)
+    assert node_of(editor.saved(), ids["neg"])["widgets_values"] == ["xyz"]
+    page.keyboard.press("Control+KeyZ")
+    page.wait_for_timeout(500)
+    assert editor.saved() == states[-2]

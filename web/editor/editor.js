@@ -145,6 +145,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     canUndo: () => undo.canUndo(),
     canRedo: () => undo.canRedo(),
     checkpoint,
+    _undo: undo,
     applyControlAfterGenerate() {
       checkpoint();
       for (const node of graph._nodes) {

@@ -142,11 +142,17 @@ export function mergeExtraKeys(wf, kept) {
   return wf;
 }
 
-/** The graph-edit part of a workflow, for change detection (the view position is not an edit). */
+/**
+ * The graph-edit part of a workflow, for change detection: neither the view
+ * position nor the drawing order (clicking a node brings it to the front) is an edit.
+ * Also the snapshot that undo restores.
+ */
 export function editKey(wf) {
   const extra = { ...(wf.extra ?? {}) };
   delete extra.ds;
-  return JSON.stringify({ ...wf, extra });
+  const nodes = [...(wf.nodes ?? [])].sort((a, b) => (a.id > b.id) - (a.id < b.id))
+    .map(({ order, ...node }) => node); // execution order among independent nodes follows drawing order
+  return JSON.stringify({ ...wf, nodes, extra });
 }
 
 /** Drop the null-valued bookkeeping keys LiteGraph writes on slots and nodes; number the outputs. */

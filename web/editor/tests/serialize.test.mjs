@@ -81,5 +81,6 @@ test("the view position is not an edit", () => {
   const a = { nodes: [], extra: { ds: { scale: 1, offset: [0, 0] } } };
   const b = { nodes: [], extra: { ds: { scale: 2, offset: [5, 5] } } };
   assert.equal(editKey(a), editKey(b));
-  assert.notEqual(editKey(a), editKey({ nodes: [1], extra: {} }));
+  assert.notEqual(editKey(a), editKey({ nodes: [{ id: 1 }], extra: {} }));
+  assert.equal(editKey({ nodes: [{ id: 2, order: 0 }, { id: 1, order: 1 }] }), editKey({ nodes: [{ id: 1, order: 0 }, { id: 2, order: 1 }] }));
 });
