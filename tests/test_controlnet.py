@@ -6,6 +6,7 @@ Sampling is compared with diffusers' ControlNet pipelines on the same weights, e
 and initial noise (latents=), Euler with Loom's sigmas (docs/SAMPLERS.md): max diff 2/255.
 """
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -437,3 +438,23 @@ def test_wrong_base_controlnet_error_names_the_sampler_node(base, registry):
     assert result.status_str == "error"
     assert result.error["node_id"] == "3"
     assert "SDXL ControlNet 'cn.safetensors' does not fit this SD1.x model" in result.error["exception_message"]
+
+
+def test_shipped_canny_workflow_runs_on_tiny_models(base, registry, sd1):
+    from graph.executor import CacheConfig, PromptExecutor
+    from graph.validate import validate_prompt
+
+    prompt = json.loads((Path(__file__).resolve().parent.parent / "workflows" / "controlnet_canny.json").read_text())
+    save_single_file(sd1, base / "models" / "checkpoints" / prompt["4"]["inputs"]["ckpt_name"])
+    save_original_file(tiny_controlnet(unet=sd1["unet"]),
+                       base / "models" / "controlnet" / prompt["13"]["inputs"]["control_net_name"])
+    hint = Image.fromarray((_hint(13)[0].numpy() * 255).astype(np.uint8))
+    hint.save(base / "input" / prompt["10"]["inputs"]["image"])
+    prompt["5"]["inputs"].update(width=64, height=64)
+    prompt["3"]["inputs"]["steps"] = 2
+    checked = validate_prompt(prompt, registry.classes)
+    assert checked.ok, checked.node_errors or checked.error
+    result = PromptExecutor(registry.classes, cache=CacheConfig(policy="none")).execute(
+        checked.prompt, "canny", {}, checked.outputs)
+    assert result.status_str == "success", result.error
+    assert {"11", "12", "13"} <= set(result.executed)

@@ -79,7 +79,8 @@ def _from_original(state: dict, name: str, model) -> ControlNet:
 def _add_base_weights(state: dict, model, name: str) -> dict:
     """Diff ControlNets store (ControlNet - base UNet) for the weights they share with the UNet."""
     if model is None:
-        raise ModelError(f"{name} is a diff ControlNet: load it with DiffControlNetLoader and the model it was made for")
+        raise ModelError(f"{name} is a diff ControlNet: load it with DiffControlNetLoader "
+                         "and the model it was made for")
     base = model.unet.state_dict()
     added = dict(state)
     for key, value in state.items():
