@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import ModelError
-from engine.hf_models import cached, on_compute_device, read_model_type
+from engine.hf_models import cached, on_compute_device, read_config
 
 CAPTION_MODEL_TYPES = ("blip", "blip-2")
 
@@ -34,7 +34,7 @@ class CaptionModel:
 def load_caption_model(path: Path, input_name: str = "model_name") -> CaptionModel:
     """Load (once; cached) a captioning model folder from models/captioning."""
     path = Path(path)
-    model_type = read_model_type(path, input_name, "captioning")
+    model_type = str(read_config(path, input_name, "captioning").get("model_type", ""))
     if model_type not in CAPTION_MODEL_TYPES:
         raise ModelError(f"{input_name}: '{path.name}' is a {model_type or 'unknown'} model, not an image "
                          f"captioning model (supported: {', '.join(CAPTION_MODEL_TYPES)})")

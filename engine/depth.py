@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import ModelError
-from engine.hf_models import cached, on_compute_device, read_model_type
+from engine.hf_models import cached, on_compute_device, read_config
 
-# Models whose output is relative inverse depth (near = large). ZoeDepth and other
-# metric-depth models would need inverting and are refused for now.
+# Models whose output is relative inverse depth (near = large). ZoeDepth and the
+# metric Depth Anything checkpoints would need inverting and are refused for now.
 DEPTH_MODEL_TYPES = ("dpt", "depth_anything")
 
 
@@ -40,10 +40,14 @@ class DepthModel:
 def load_depth_model(path: Path, input_name: str = "model_name") -> DepthModel:
     """Load (once; cached) a depth estimation model folder from models/depth."""
     path = Path(path)
-    model_type = read_model_type(path, input_name, "depth")
+    config = read_config(path, input_name, "depth")
+    model_type = str(config.get("model_type", ""))
     if model_type not in DEPTH_MODEL_TYPES:
         raise ModelError(f"{input_name}: '{path.name}' is a {model_type or 'unknown'} model, not a depth "
                          f"estimation model (supported: {', '.join(DEPTH_MODEL_TYPES)})")
+    if config.get("depth_estimation_type") == "metric":
+        raise ModelError(f"{input_name}: '{path.name}' predicts metric depth (far = large); use a relative "
+                         "depth model (near = bright), e.g. Depth-Anything-V2-Small-hf")
     return cached(path, "depth", lambda: _load(path, input_name))
 
 

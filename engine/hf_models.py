@@ -14,8 +14,8 @@ from engine import devices, model_cache
 from engine.errors import ModelError
 
 
-def read_model_type(path: Path, input_name: str, folder: str) -> str:
-    """model_type from a model folder's config.json; ModelError when it is not such a folder."""
+def read_config(path: Path, input_name: str, folder: str) -> dict:
+    """A model folder's config.json; ModelError when it is not such a folder."""
     config_file = Path(path) / "config.json"
     if not config_file.is_file():
         raise ModelError(f"{input_name}: '{Path(path).name}' is not a Hugging Face model folder "
@@ -24,7 +24,9 @@ def read_model_type(path: Path, input_name: str, folder: str) -> str:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"{input_name}: cannot read {config_file.name} of '{Path(path).name}': {exc}") from None
-    return str(config.get("model_type", ""))
+    if not isinstance(config, dict):
+        raise ModelError(f"{input_name}: {config_file.name} of '{Path(path).name}' is not a model config")
+    return config
 
 
 def cached(path: Path, kind: str, loader):

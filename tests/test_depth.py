@@ -98,6 +98,11 @@ def test_missing_and_wrong_models_name_the_input(depth_dir):
     (wrong / "config.json").write_text(json.dumps({"model_type": "blip"}))
     with pytest.raises(ModelError, match="model_name: 'not-depth' is a blip model, not a depth"):
         node.estimate(picture(batch=1), "not-depth")
+    metric = depth_dir / "metric"
+    metric.mkdir()
+    (metric / "config.json").write_text(json.dumps({"model_type": "depth_anything", "depth_estimation_type": "metric"}))
+    with pytest.raises(ModelError, match="model_name: 'metric' predicts metric depth"):
+        node.estimate(picture(batch=1), "metric")
     broken = depth_dir / "broken"
     broken.mkdir()
     (broken / "config.json").write_text(json.dumps({"model_type": "dpt"}))
