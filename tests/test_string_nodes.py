@@ -74,3 +74,25 @@ def test_strings_flow_through_links_in_a_graph():
     assert result.status_str == "success", result.error
     assert _Sink.received == ["a red barn, watercolour"]
     assert result.outputs["3"] == {"text": ["a red barn, watercolour"]}
+
+
+def test_new_nodes_appear_in_object_info_with_categories():
+    import json
+
+    from nodes.registry import NodeRegistry
+
+    info = json.loads(json.dumps(NodeRegistry(load_custom_nodes=False).load().object_info()))
+    expected = {
+        "Canny": ("image/preprocessors", ["IMAGE"]),
+        "DepthEstimation": ("image/preprocessors", ["IMAGE"]),
+        "Depth2ImgConditioning": ("conditioning", ["CONDITIONING", "CONDITIONING"]),
+        "ImageCaption": ("image/analysis", ["STRING"]),
+        "StringConcatenate": ("utils/string", ["STRING"]),
+        "PrimitiveString": ("utils/primitive", ["STRING"]),
+        "PrimitiveStringMultiline": ("utils/primitive", ["STRING"]),
+    }
+    for name, (category, outputs) in expected.items():
+        assert info[name]["category"] == category and info[name]["output"] == outputs, name
+    assert info["StringConcatenate"]["display_name"] == "Concatenate"
+    assert info["ImageCaption"]["output_node"] is True
+    assert info["ImageCaption"]["input"]["optional"]["num_beams"][1]["default"] == 3
