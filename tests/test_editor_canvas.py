@@ -149,7 +149,7 @@ class Editor:
 
 
 def open_editor(browser, server, shots, context=None):
-    page = (context or browser).new_page(viewport={"width": 1280, "height": 720})
+    page = context.new_page() if context else browser.new_page(viewport={"width": 1280, "height": 720})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server + "editor/tests/harness.html")
@@ -339,3 +339,159 @@ def test_undo_redo_a_series_of_edits(editor):
     page.keyboard.press("Control+KeyZ")
     page.wait_for_timeout(500)
     assert editor.saved() == states[-2]
+
+
+MISSING_NODE = {
+    "id": 2, "type": "FancyUpscaler", "pos": [400, 100], "size": [260, 120], "flags": {}, "order": 1, "mode": 0,
+    "inputs": [{"name": "model", "type": "MODEL", "link": 1}, {"name": "factor", "type": "FLOAT", "widget": {"name": "factor"}, "link": None}],
+    "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [2], "slot_index": 0}],
+    "properties": {"Node name for S&R": "FancyUpscaler", "cnr_id": "fancy-pack", "ver": "1.2.3"},
+    "widgets_values": [4, "lanczos", True], "title": "My upscaler", "color": "#223", "bgcolor": "#335",
+    "my_extension_state": {"zoom": 2},
+}
+
+
+def missing_workflow():
+    return {
+        "last_node_id": 3, "last_link_id": 2, "version": 0.4, "config": {}, "groups": [],
+        "extra": {"my_tool": {"keep": True}},
+        "definitions": {"subgraphs": [{"id": "9c1d6cda-0000-4000-8000-000000000001", "name": "inner", "nodes": [], "links": []}]},
+        "my_top_level_key": [1, 2, 3],
+        "nodes": [
+            {"id": 1, "type": "CheckpointLoaderSimple", "pos": [40, 100], "size": [300, 100], "flags": {}, "order": 0, "mode": 0,
+             "inputs": [], "outputs": [{"name": "MODEL", "type": "MODEL", "links": [1, 7]}, {"name": "CLIP", "type": "CLIP", "links": None},
+                                       {"name": "VAE", "type": "VAE", "links": None}],
+             "properties": {"Node name for S&R": "CheckpointLoaderSimple"}, "widgets_values": ["tiny.safetensors"]},
+            MISSING_NODE,
+            {"id": 3, "type": "SaveImage", "pos": [760, 100], "size": [300, 100], "flags": {}, "order": 2, "mode": 0,
+             "inputs": [{"name": "images", "type": "IMAGE", "link": 2}], "outputs": [],
+             "properties": {}, "widgets_values": ["out"]},
+        ],
+        "links": [[1, 1, 0, 2, 0, "MODEL"], [2, 2, 0, 3, 0, "IMAGE"], [2, 2, 0, 3, 0, "IMAGE"],  # duplicate
+                  [5, 1, 0, 9, 0, "MODEL"],  # dangling: node 9 does not exist
+                  [6, 1, 2, 3, 0, "VAE"]],  # a second link into an occupied input
+    }
+
+
+def test_missing_node_type_is_a_placeholder_that_keeps_its_data(editor):
+    result = editor.js("(wf) => editor.load(wf)", missing_workflow())
+    assert result["missing"] == [{"type": "FancyUpscaler", "ids": [2]}]
+    repaired = " | ".join(result["repaired"])
+    assert "duplicate link 2" in repaired and "link 5" in repaired and "link 6" in repaired, repaired
+    editor.js("editor.fitView()")
+    editor.page.wait_for_timeout(200)
+    editor.shot("missing")
+    assert editor.js("editor.graph.getNodeById(2).isMissing") is True
+    # edit something else, then save: the placeholder comes back as it was loaded
+    editor.js("() => { editor.graph.getNodeById(3).widgets[0].value = 'renamed'; editor.checkpoint(); }")
+    saved = editor.js("editor.serialize()")
+    node = node_of(saved, 2)
+    for key, value in MISSING_NODE.items():
+        if key not in ("order", "inputs", "outputs"):
+            assert node[key] == value, key
+    assert [(i["name"], i["type"], i["link"]) for i in node["inputs"]] == [("model", "MODEL", 1), ("factor", "FLOAT", None)]
+    assert node["inputs"][1]["widget"] == {"name": "factor"}
+    assert [(o["name"], o["type"], o["links"]) for o in node["outputs"]] == [("IMAGE", "IMAGE", [2])]
+    assert sorted(map(tuple, saved["links"])) == [(1, 1, 0, 2, 0, "MODEL"), (2, 2, 0, 3, 0, "IMAGE")]
+    assert saved["definitions"] == missing_workflow()["definitions"]
+    assert saved["my_top_level_key"] == [1, 2, 3]
+    assert saved["extra"]["my_tool"] == {"keep": True}
+    assert node_of(saved, 3)["widgets_values"] == ["renamed"]
+    assert node_of(saved, 1)["outputs"][0]["links"] == [1]
+    # the saved file opens again the same way, and v1 files load too
+    again = editor.js("(wf) => editor.load(wf)", saved)
+    assert again == {"missing": [{"type": "FancyUpscaler", "ids": [2]}], "repaired": []}
+    v1 = dict(saved, version=1, state={"lastNodeId": 3, "lastLinkId": 2, "lastGroupId": 0, "lastRerouteId": 0},
+              links=[dict(zip(["id", "origin_id", "origin_slot", "target_id", "target_slot", "type"], link)) for link in saved["links"]])
+    assert editor.js("(wf) => editor.load(wf).missing", v1) == [{"type": "FancyUpscaler", "ids": [2]}]
+    assert sorted(map(tuple, editor.js("editor.serialize()")["links"])) == sorted(map(tuple, saved["links"]))
+
+
+def test_links_only_between_compatible_types_and_link_release_search(editor, server):
+    ids = editor.js("""async () => {
+        const { LiteGraph } = await import('/vendor/litegraph.es.js');
+        const add = (type, x, y) => { const n = LiteGraph.createNode(type); n.pos = [x, y]; editor.graph.add(n); return n.id; };
+        return { ckpt: add("CheckpointLoaderSimple", 40, 100), enc: add("CLIPTextEncode", 360, 100), ks: add("KSampler", 700, 100) };
+    }""")
+    editor.connect(ids["ckpt"], "MODEL", ids["enc"], "clip")  # MODEL into CLIP: refused
+    editor.connect(ids["ckpt"], "VAE", ids["ks"], "positive")  # VAE into CONDITIONING: refused
+    assert editor.saved()["links"] == []
+    editor.connect(ids["ckpt"], "CLIP", ids["enc"], "clip")
+    editor.connect(ids["enc"], "CONDITIONING", ids["ks"], "negative")
+    assert linkset(editor.saved()) == [("CLIPTextEncode", "CONDITIONING", "KSampler", "negative"),
+                                       ("CheckpointLoaderSimple", "CLIP", "CLIPTextEncode", "clip")]
+    # a link dropped on empty canvas opens the search, filtered to nodes that take a LATENT
+    editor.drag(editor.slot(ids["ks"], False, "LATENT"), (1000, 550))
+    editor.page.wait_for_selector(".loom-search li")
+    offered = editor.page.eval_on_selector_all(".loom-search li", "items => items.map((li) => li.dataset.name)")
+    info = json.loads(urllib.request.urlopen(server + "object_info").read())
+    takes_latent = {name for name, d in info.items()
+                    if any(spec[0] == "LATENT" for group in d["input"].values() for spec in group.values())}
+    assert set(offered) == takes_latent | {"Reroute"}
+    editor.page.keyboard.type("vae decode")
+    editor.page.keyboard.press("Enter")
+    assert ("KSampler", "LATENT", "VAEDecode", "samples") in linkset(editor.saved())
+
+
+def test_dropping_a_node_on_a_link_inserts_it(editor):
+    ids = editor.js("""async () => {
+        const { LiteGraph } = await import('/vendor/litegraph.es.js');
+        const add = (type, x, y) => { const n = LiteGraph.createNode(type); n.pos = [x, y]; editor.graph.add(n); return n; };
+        const latent = add("EmptyLatentImage", 40, 300), vae = add("VAEDecode", 900, 300);
+        latent.connect(0, vae, 0);
+        editor.checkpoint();
+        return { latent: latent.id, vae: vae.id };
+    }""")
+    up = editor.add_by_search(500, 560, "upscale latent by", "LatentUpscaleBy")
+    editor.page.wait_for_timeout(100)
+    centre = editor.js("""() => { const link = [...editor.graph._links.values()][0];
+        return editor.canvas.ds.convertOffsetToCanvas(link._pos); }""")
+    before = editor.saved()
+    editor.drag(editor.title(up), centre, steps=15)
+    editor.page.wait_for_timeout(100)
+    editor.shot("inserted")
+    assert linkset(editor.saved()) == [("EmptyLatentImage", "LATENT", "LatentUpscaleBy", "samples"),
+                                       ("LatentUpscaleBy", "LATENT", "VAEDecode", "samples")]
+    editor.page.keyboard.press("Control+KeyZ")  # moving and splicing are one undo step
+    assert editor.saved() == before
+    # a node whose types do not fit the link is only moved
+    save = editor.add_by_search(500, 40, "save image", "SaveImage")
+    editor.drag(editor.title(save), centre, steps=15)
+    assert linkset(editor.saved()) == [("EmptyLatentImage", "LATENT", "VAEDecode", "samples")]
+
+
+def test_copy_paste_between_two_tabs(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    first = open_editor(browser, server, tmp_path, context)
+    second = open_editor(browser, server, tmp_path, context)
+    ids = load_txt2img(first)
+    first.js("(id) => { const w = editor.graph.getNodeById(id).widgets.find((w) => w.name === 'steps'); w.value = 33; }", ids["ks"])
+    first.page.mouse.click(*first.title(ids["ks"]))
+    first.page.keyboard.press("Control+KeyC")
+    # the other tab pastes the node at the mouse, widgets included, without links
+    second.page.bring_to_front()
+    second.page.mouse.move(500, 300)
+    second.page.mouse.click(500, 300)
+    second.page.keyboard.press("Control+KeyV")
+    pasted = second.saved()["nodes"]
+    assert [n["type"] for n in pasted] == ["KSampler"]
+    assert pasted[0]["widgets_values"][2] == 33
+    assert second.saved()["links"] == []
+    # in the first tab, Ctrl+Shift+V keeps the links from the nodes that were not copied
+    first.page.bring_to_front()
+    first.page.mouse.move(1000, 560)
+    first.page.mouse.click(1000, 560)
+    first.page.keyboard.press("Control+Shift+KeyV")
+    wf = first.saved()
+    samplers = by_type(wf, "KSampler")
+    assert len(samplers) == 2
+    new = max(samplers, key=lambda n: n["id"])
+    assert {i["name"] for i in new["inputs"] if i["link"] is not None} == {"model", "positive", "negative", "latent_image"}
+    # Ctrl+D duplicates the selection beside it and leaves the clipboard alone
+    clipboard = first.js("localStorage.getItem('litegrapheditor_clipboard')")
+    first.page.mouse.click(*first.title(ids["vae"]))
+    first.page.keyboard.press("Control+KeyD")
+    assert len(by_type(first.saved(), "VAEDecode")) == 2
+    assert first.js("localStorage.getItem('litegrapheditor_clipboard')") == clipboard
+    assert first.page.errors == [] and second.page.errors == []
+    context.close()
