@@ -95,6 +95,11 @@ def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_galler
     make_small(page)
     save = node_of_type(page, "SaveImage")
     assert page.evaluate(f"() => ({COLOURS_UNDER_NODE})({save['id']})") < 50
+    page.evaluate("""() => {
+        const bar = document.getElementById('progress-bar');
+        window.progressSeen = [];
+        new MutationObserver(() => progressSeen.push(bar.getAttribute('aria-valuenow'))).observe(bar, {attributes: true});
+    }""")
     outputs = queue_and_wait_for_image(page)
     assert outputs[0][0] == str(save["id"])
     image = outputs[0][1]["images"][0]
@@ -111,6 +116,9 @@ def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_galler
     previews = [c for c in calls if c[0] == "setPreview"]
     assert previews and previews[-1][1] == sampler_id and previews[-1][2].startswith("blob:")
     assert calls[-1] == ["setRunning", None]
+    # the bar under the top bar followed the sampler's steps, then emptied
+    seen = page.evaluate("() => progressSeen")
+    assert "50" in seen and "100" in seen and seen[-1] == "0"
     page.click("#gallery-panel-button")
     thumb = page.wait_for_selector(f'.gallery-item[data-filename="{image["filename"]}"] img')
     page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=thumb)

@@ -66,7 +66,7 @@ def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
     page.keyboard.press("Control+S")
     answer(page, "my flow")
     page.wait_for_selector("#tabs .tab.active:not(.dirty)")
-    assert page.locator("#tabs .tab.active .tab-label").inner_text() == "my flow"
+    assert page.locator("#tabs .tab.active .tab-name").inner_text() == "my flow"
     saved = serialized(page)
     on_disk = userdata(server, "workflows/my flow.json")
     on_disk.get("extra", {}).pop("ds", None)
@@ -74,13 +74,13 @@ def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
 
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
-    assert page.locator("#tabs .tab.active .tab-label").inner_text() == "my flow"
+    assert page.locator("#tabs .tab.active .tab-name").inner_text() == "my flow"
     page.locator("#tabs .tab.active .tab-close").click()
     page.locator("#graph-canvas").focus()
     page.keyboard.press("Control+O")
     page.wait_for_selector("#workflows-panel:not([hidden])")
     page.click('.workflow-item[data-path="workflows/my flow.json"] .open-workflow')
-    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'my flow'")
+    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-name')?.textContent === 'my flow'")
     assert serialized(page) == saved
     assert node_of_type(page, "KSampler")["widgets"]["steps"] == 7
 
@@ -89,7 +89,7 @@ def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
     answer(page, "renamed")
     page.wait_for_selector('.workflow-item[data-path="workflows/renamed.json"]')
     assert page.locator('.workflow-item[data-path="workflows/my flow.json"]').count() == 0
-    assert page.locator("#tabs .tab.active .tab-label").inner_text() == "renamed"
+    assert page.locator("#tabs .tab.active .tab-name").inner_text() == "renamed"
     page.click('.workflow-item[data-path="workflows/renamed.json"] button:has-text("Delete")')
     page.click("#confirm-dialog button.primary")
     page.wait_for_selector('.workflow-item[data-path="workflows/renamed.json"]', state="detached")
@@ -152,7 +152,7 @@ def test_missing_node_types_are_placeholders_and_listed(server, context, errors,
 def test_api_format_files_open_and_the_graph_exports_in_api_format(server, context, errors):
     page = open_editor(context, server, errors)
     page.set_input_files("#import-file", str(REPO / "workflows" / "txt2img_sd15.json"))
-    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'txt2img_sd15'")
+    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-name')?.textContent === 'txt2img_sd15'")
     assert sorted(n["type"] for n in serialized(page)["nodes"]) == sorted(
         n["class_type"] for n in json.loads((REPO / "workflows" / "txt2img_sd15.json").read_text()).values())
     page.click("#workflows-panel-button")
@@ -239,7 +239,7 @@ def test_images_carrying_a_workflow_open_from_the_file_picker(server, context, e
         image.save(path, pnginfo=info)
     page = open_editor(context, server, errors)
     page.set_input_files("#import-file", str(path))
-    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-label')?.textContent === 'carrier'")
+    page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-name')?.textContent === 'carrier'")
     opened = serialized(page)
     assert sorted(n["type"] for n in opened["nodes"]) == sorted(n["type"] for n in workflow["nodes"])
     if kind == "webp_exif_workflow":

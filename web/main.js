@@ -89,7 +89,7 @@ async function main() {
   });
   const workflows = new WorkflowsPanel({ api, tabs, editor, onError: (error) => reportPromptError(error, editor) });
   const execution = new Execution({
-    api, editor, tabs, gallery, settings, statusElement: $("status"),
+    api, editor, tabs, gallery, settings, statusElement: $("status"), progressElement: $("progress-bar"),
     onQueueChange: () => queuePanel.scheduleRefresh(),
   });
 

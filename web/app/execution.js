@@ -4,7 +4,8 @@
 import { toast } from "./ui.js";
 
 export class Execution {
-  constructor({ api, editor, tabs, gallery, settings, statusElement, onQueueChange = () => {} }) {
+  constructor({ api, editor, tabs, gallery, settings, statusElement, progressElement = null, onQueueChange = () => {} }) {
+    this.progressElement = progressElement;
     this.api = api;
     this.editor = editor;
     this.tabs = tabs;
@@ -54,6 +55,7 @@ export class Execution {
       if (data.node === null || data.node === undefined) this.finish(data.prompt_id);
     });
     on("progress", (data) => {
+      this.showProgress(data.max ? data.value / data.max : 0);
       if (this.onGraph(data)) this.editor.setProgress(data.node ?? this.runningNode, data.value, data.max);
     });
     on("b_preview", (blob) => this.preview(blob));
@@ -91,7 +93,17 @@ export class Execution {
     toast(`${where} failed: ${message}`, { kind: "error", timeout: 12000 });
   }
 
+  showProgress(fraction) {
+    const percent = Math.round(Math.min(1, Math.max(0, fraction)) * 100);
+    if (this.progressElement) {
+      this.progressElement.style.width = `${percent}%`;
+      this.progressElement.setAttribute("aria-valuenow", String(percent));
+    }
+    document.title = percent > 0 && percent < 100 ? `[${percent}%] Loom` : "Loom";
+  }
+
   finish(promptId) {
+    this.showProgress(0);
     this.runningNode = null;
     this.runningPrompt = null;
     if (this.onGraph({ prompt_id: promptId })) this.editor.setRunning(null);

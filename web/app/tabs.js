@@ -204,7 +204,7 @@ export class Tabs {
       const label = h("button", {
         class: "tab-label", role: "tab", "aria-selected": String(selected), title: tab.path ?? tab.name,
         tabindex: selected ? "0" : "-1", onclick: () => this.activate(tab.id),
-      }, tab.name, tab.dirty ? h("span", { class: "dirty-marker", "aria-label": "unsaved changes" }, " •") : null);
+      }, h("span", { class: "tab-name" }, tab.name), h("span", { class: "dirty-marker", "aria-label": tab.dirty ? "unsaved changes" : null }, " •"));
       const close = h("button", {
         class: "tab-close icon", "aria-label": `Close ${tab.name}`, title: "Close tab",
         onclick: () => this.close(tab.id),
