@@ -68,6 +68,23 @@ def test_model_is_loaded_once_and_left_on_the_offload_device(depth_dir):
     assert all(p.device.type == "cpu" for p in first.model.parameters())
 
 
+def test_model_moves_to_the_compute_device_only_while_it_runs(depth_dir, monkeypatch):
+    from engine import devices
+    from engine.depth import load_depth_model
+
+    model = load_depth_model(depth_dir / "dpt-tiny").model
+    moves, original_to = [], model.to
+
+    def recording_to(*args, **kwargs):
+        moves.append(str(args[0]))
+        return original_to(*args, **kwargs)
+
+    monkeypatch.setattr(model, "to", recording_to, raising=False)
+    monkeypatch.setattr(devices, "torch_device", lambda: torch.device("cpu", 0))
+    DepthEstimation().estimate(picture(batch=2), "dpt-tiny")
+    assert moves == ["cpu:0", "cpu"]  # to the compute device once, back to the offload device after
+
+
 def test_progress_per_image_and_interrupt(depth_dir):
     import threading
 
