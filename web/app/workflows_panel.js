@@ -4,23 +4,9 @@
 import { h, toast, askText, confirmDialog, download } from "./ui.js";
 import { workflowFromImage } from "./image_metadata.js";
 import { dropImageAsNode } from "./image_drop.js";
+import { isApiFormat, baseName, fileName } from "./formats.js";
 
 const DIR = "workflows/";
-
-export function isApiFormat(data) {
-  if (!data || typeof data !== "object" || Array.isArray(data) || Array.isArray(data.nodes)) return false;
-  const values = Object.values(data);
-  return values.length > 0 && values.every((node) => node && typeof node === "object" && "class_type" in node);
-}
-
-export function baseName(path) {
-  return path.split("/").pop().replace(/\.json$/i, "");
-}
-
-function fileName(name) {
-  const clean = name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, "_").trim();
-  return clean.toLowerCase().endsWith(".json") ? clean : `${clean}.json`;
-}
 
 export class WorkflowsPanel {
   constructor({ api, tabs, editor, onError }) {
