@@ -3,12 +3,13 @@ queueing, live feedback, the gallery, history, errors, images carrying workflows
 
 from __future__ import annotations
 
+import json
 import urllib.request
 
 import pytest
 
 from tests.editor_support import (
-    VIEWPORT, PageErrors, make_base, node_of_type, open_editor, require_browser, serialized,
+    VIEWPORT, PageErrors, get_json, make_base, node_of_type, open_editor, require_browser, serialized,
     set_widgets, start_server, CHROMIUM, CHROMIUM_FLAGS,
 )
 
@@ -307,3 +308,33 @@ def test_dropping_a_plain_image_uploads_it_into_a_load_image_node(server, contex
     assert page.locator("#tabs .tab").count() == 1
     with urllib.request.urlopen(server + "view?filename=plain%20drop.png&type=input") as response:
         assert response.read()[:4] == b"\x89PNG"
+
+
+def post_json(url, data):
+    request = urllib.request.Request(url, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()
+
+
+def test_the_queue_panel_cancels_pending_prompts_and_deletes_history(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.evaluate("wf => loom.workflows.openData(wf, {name: 'text'})", one_node_workflow("ShowText", ["keep me"]))
+    page.click("#queue-panel-button")
+    post_json(server + "queue/pause", {})
+    try:
+        with page.expect_response(lambda r: r.url.endswith("/prompt") and r.request.method == "POST") as response:
+            page.click("#queue-button")
+        prompt_id = response.value.json()["prompt_id"]
+        pending = page.wait_for_selector(f'.pending-list .queue-item[data-prompt-id="{prompt_id}"]')
+        pending.query_selector("button:has-text('Cancel')").click()
+        page.wait_for_selector(f'.pending-list .queue-item[data-prompt-id="{prompt_id}"]', state="detached")
+        assert get_json(server + "queue")["queue_pending"] == []
+    finally:
+        post_json(server + "queue/resume", {})
+    with page.expect_response(lambda r: r.url.endswith("/prompt") and r.request.method == "POST") as response:
+        page.click("#queue-button")
+    prompt_id = response.value.json()["prompt_id"]
+    done = page.wait_for_selector(f'.history-list .queue-item.done[data-prompt-id="{prompt_id}"]', timeout=60_000)
+    done.query_selector("button:has-text('Delete')").click()
+    page.wait_for_selector(f'.history-list .queue-item[data-prompt-id="{prompt_id}"]', state="detached")
+    assert get_json(server + f"history/{prompt_id}") == {}
