@@ -495,3 +495,140 @@ def test_copy_paste_between_two_tabs(browser, server, tmp_path):
     assert first.js("localStorage.getItem('litegrapheditor_clipboard')") == clipboard
     assert first.page.errors == [] and second.page.errors == []
     context.close()
+
+
+def widget_value(ed, node_id, name):
+    return ed.js("([id, name]) => editor.graph.getNodeById(id).widgets.find((w) => w.name === name).value", [node_id, name])
+
+
+def test_seed_control_after_generate_is_not_an_undo_step(editor):
+    ids = load_txt2img(editor)
+    set_widget = """([id, name, value]) => { editor.graph.getNodeById(id).widgets.find((w) => w.name === name).value = value;
+        editor.checkpoint(); }"""
+    editor.js(set_widget, [ids["ks"], "seed", 5])
+    editor.js(set_widget, [ids["ks"], "control_after_generate", "increment"])
+    changes = editor.js("window.editorChanges")
+    editor.js("editor.applyControlAfterGenerate()")
+    assert widget_value(editor, ids["ks"], "seed") == 6
+    assert editor.js("window.editorChanges") == changes + 1  # the workflow did change
+    editor.js("editor.undo()")  # undo skips the seed update: it goes back to before the last real edit
+    assert widget_value(editor, ids["ks"], "control_after_generate") == "randomize"
+    editor.js("editor.redo()")
+    editor.js(set_widget, [ids["ks"], "control_after_generate", "decrement"])
+    editor.js(set_widget, [ids["ks"], "seed", 0])
+    editor.js("editor.applyControlAfterGenerate()")
+    assert widget_value(editor, ids["ks"], "seed") == 0  # min is 0
+    editor.js(set_widget, [ids["ks"], "control_after_generate", "randomize"])
+    seeds = set()
+    for _ in range(3):
+        editor.js("editor.applyControlAfterGenerate()")
+        seeds.add(widget_value(editor, ids["ks"], "seed"))
+    assert len(seeds) == 3 and all(0 <= s <= 2**64 - 1 for s in seeds)
+    editor.js(set_widget, [ids["ks"], "control_after_generate", "fixed"])
+    seed = widget_value(editor, ids["ks"], "seed")
+    editor.js("editor.applyControlAfterGenerate()")
+    assert widget_value(editor, ids["ks"], "seed") == seed
+
+
+def test_primitive_reroute_note_group_and_modes(editor):
+    ids = load_txt2img(editor)
+    prim = editor.add_by_search(1000, 500, "primitive", "PrimitiveNode")
+    editor.connect(prim, 0, ids["ks"], "steps")
+    assert widget_value(editor, prim, "value") == 20
+    editor.page.mouse.click(*editor.widget_point(prim, "value", 0.93))  # +1 on the primitive drives the sampler
+    editor.page.wait_for_timeout(100)
+    assert widget_value(editor, ids["ks"], "steps") == 21
+    wf = editor.saved()
+    assert node_of(wf, prim)["widgets_values"] == [21]
+    assert node_of(wf, prim)["outputs"][0]["type"] == "INT"
+    assert ("PrimitiveNode", "INT", "KSampler", "steps") in linkset(wf)
+    steps = next(i for i in node_of(wf, ids["ks"])["inputs"] if i["name"] == "steps")
+    assert steps["link"] is not None and steps["widget"] == {"name": "steps"}
+    # reroute between the decoder and the saver
+    reroute = editor.add_by_search(700, 620, "reroute", "Reroute")
+    editor.connect(ids["vae"], "IMAGE", reroute, 0)
+    editor.connect(reroute, 0, ids["save"], "images")
+    assert ("Reroute", "", "SaveImage", "images") in linkset(editor.saved()) or \
+        ("Reroute", "IMAGE", "SaveImage", "images") in linkset(editor.saved())
+    # a note keeps its text
+    note = editor.add_by_search(40, 560, "note", "Note")
+    editor.page.click(f'textarea[data-node="{note}"]')
+    editor.page.keyboard.insert_text("remember the seed")
+    editor.page.wait_for_timeout(400)
+    # the whole thing survives a save and a load
+    saved = editor.js("editor.serialize()")
+    assert node_of(saved, note)["widgets_values"] == ["remember the seed"]
+    editor.js("(wf) => editor.load(wf)", saved)
+    assert widget_value(editor, prim, "value") == 21
+    assert editor.js("(id) => editor.graph.getNodeById(id).widgets[0].value", note) == "remember the seed"
+    assert linkset(editor.saved()) == linkset(saved)
+    # mute and bypass are drawn differently from a normal node
+    def pixel(node_id):
+        return editor.js("""(id) => { const n = editor.graph.getNodeById(id); editor.canvas.draw(true, true);
+            const [x, y] = editor.canvas.ds.convertOffsetToCanvas([n.pos[0] + n.size[0] - 6, n.pos[1] + n.size[1] - 4]);
+            return [...editor.canvas.ctx.getImageData(x, y, 1, 1).data]; }""", node_id)
+    normal = pixel(ids["latent"])
+    editor.page.mouse.click(*editor.title(ids["latent"]))
+    editor.page.keyboard.press("Control+KeyB")
+    bypassed = pixel(ids["latent"])
+    editor.page.keyboard.press("Control+KeyB")
+    editor.page.keyboard.press("Control+KeyM")
+    muted = pixel(ids["latent"])
+    assert normal != bypassed and normal != muted and bypassed != muted
+    assert bypassed[0] > bypassed[1] + 30  # purple
+    assert node_of(editor.saved(), ids["latent"])["mode"] == 2
+    editor.shot("modes")
+    # group the selection and move the group: its nodes follow
+    editor.page.mouse.click(*editor.title(ids["latent"]))
+    editor.page.keyboard.press("Control+KeyG")
+    group = editor.saved()["groups"][0]
+    before = node_of(editor.saved(), ids["latent"])["pos"]
+    gx, gy = editor.js("(g) => editor.canvas.ds.convertOffsetToCanvas([g.bounding[0] + 20, g.bounding[1] + 10])", group)
+    editor.drag((gx, gy), (gx + 40, gy + 30))
+    after = node_of(editor.saved(), ids["latent"])["pos"]
+    moved = editor.saved()["groups"][0]["bounding"]
+    group_delta = [round(moved[0] - group["bounding"][0]), round(moved[1] - group["bounding"][1])]
+    assert group_delta[0] > 20 and group_delta[1] > 15
+    assert [round(a - b) for a, b in zip(after, before)] == group_delta
+
+
+def test_feedback_settings_help_and_minimap(editor):
+    ids = load_txt2img(editor)
+    page = editor.page
+    before = page.screenshot()
+    editor.js("""(ids) => {
+        editor.setRunning(String(ids.ks));
+        editor.setProgress(String(ids.ks), 5, 10);
+        editor.setErrors({ [String(ids.latent)]: { class_type: "EmptyLatentImage",
+            errors: [{ message: "Value too small", details: "width 4 < 16", extra_info: { input_name: "width" } }] } });
+        editor.setNodeOutput(String(ids.save), { text: ["hello from the node"] });
+    }""", ids)
+    page.wait_for_timeout(200)
+    editor.shot("feedback")
+    assert page.screenshot() != before
+    editor.js("editor.clearErrors(); editor.setRunning(null)")
+    # settings: light theme, straight links, minimap
+    dark = editor.js("() => { editor.canvas.draw(true, true); return [...editor.canvas.ctx.getImageData(5, 700, 1, 1).data]; }")
+    editor.js("editor.applySettings({ theme: 'light', linkRenderMode: 'straight', showMinimap: true, snapToGrid: true, gridSize: 20 })")
+    light = editor.js("() => { editor.canvas.draw(true, true); return [...editor.canvas.ctx.getImageData(5, 700, 1, 1).data]; }")
+    assert sum(light[:3]) > 3 * 180 > sum(dark[:3])
+    assert page.is_visible(".loom-minimap")
+    page.wait_for_timeout(400)
+    editor.shot("light")
+    editor.js("editor.applySettings({ theme: 'dark', showMinimap: false })")
+    assert not page.is_visible(".loom-minimap")
+    # the help panel lists the shortcuts
+    page.mouse.click(640, 700)
+    page.keyboard.press("Shift+Slash")
+    assert page.is_visible(".loom-help")
+    assert "Undo" in page.inner_text(".loom-help") and "Ctrl + Shift + V" in page.inner_text(".loom-help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible(".loom-help")
+    page.keyboard.press("F1")
+    assert page.is_visible(".loom-help")
+    # fit view puts every node on screen
+    editor.js("() => { editor.canvas.ds.offset[0] = 5000; editor.fitView(); }")
+    inside = editor.js("""() => editor.graph._nodes.every((n) => {
+        const [x, y] = editor.canvas.ds.convertOffsetToCanvas(n.pos);
+        return x >= 0 && y >= 0 && x < editor.canvas.canvas.width && y < editor.canvas.canvas.height; })""")
+    assert inside

@@ -9,7 +9,7 @@ import { toV04, repairLinks, findMissing, extraKeys, mergeExtraKeys, editKey } f
 import { UndoStack } from "./undo.js";
 import { isCompatible, TYPE_COLORS } from "./types.js";
 import { nextControlValue } from "./widgets.js";
-import { Feedback } from "./feedback.js";
+import { Feedback, styleModes } from "./feedback.js";
 import { Theme } from "./theme.js";
 import { Minimap } from "./minimap.js";
 import { installKeys } from "./commands.js";
@@ -63,6 +63,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   let checkpointTimer = null;
 
   const feedback = new Feedback(canvas, api, () => canvas.setDirty(true, false));
+  styleModes(canvas);
   const ctx = {
     canvas, overlay, api, textAreas,
     frame: () => frame,

@@ -121,3 +121,22 @@ export class Feedback {
     ctx.restore();
   }
 }
+
+/** Muted nodes (mode 2) draw faded, bypassed ones (mode 4) purple, as ComfyUI users know them. */
+export function styleModes(canvas) {
+  const drawNode = canvas.drawNode.bind(canvas);
+  canvas.drawNode = (node, ctx) => {
+    if (node.mode !== 2 && node.mode !== 4) return drawNode(node, ctx);
+    const { editor_alpha: alpha } = canvas;
+    const { color, bgcolor } = node;
+    if (node.mode === 2) canvas.editor_alpha = 0.4;
+    else { node.color = "#4a1d4a"; node.bgcolor = "#7a2f7a"; }
+    try {
+      drawNode(node, ctx);
+    } finally {
+      canvas.editor_alpha = alpha;
+      node.color = color;
+      node.bgcolor = bgcolor;
+    }
+  };
+}

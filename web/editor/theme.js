@@ -8,6 +8,18 @@ const LIGHT = {
 };
 const LINK_MODES = { straight: 0, linear: 1, spline: 2 };
 
+/** A 100 px tile with a 10 px grid, as a data URL (the light theme's canvas background). */
+function gridTile(background, line) {
+  const tile = document.createElement("canvas");
+  tile.width = tile.height = 100;
+  const g = tile.getContext("2d");
+  g.fillStyle = background;
+  g.fillRect(0, 0, 100, 100);
+  g.fillStyle = line;
+  for (let i = 0; i < 100; i += 10) { g.fillRect(i, 0, 1, 100); g.fillRect(0, i, 100, 1); }
+  return tile.toDataURL();
+}
+
 export class Theme {
   constructor(LiteGraph, canvas, root) {
     this.LiteGraph = LiteGraph;
@@ -15,6 +27,7 @@ export class Theme {
     this.root = root;
     this.dark = Object.fromEntries(Object.keys(LIGHT).map((k) => [k, LiteGraph[k]]));
     this.darkBackground = canvas.clear_background_color;
+    this.darkImage = canvas.background_image;
   }
 
   apply(settings = {}) {
@@ -23,6 +36,8 @@ export class Theme {
       const light = settings.theme === "light";
       Object.assign(LiteGraph, light ? LIGHT : this.dark);
       canvas.clear_background_color = light ? "#e8e9ed" : this.darkBackground;
+      canvas.background_image = light ? (this.lightImage ??= gridTile("#e8e9ed", "#d2d4da")) : this.darkImage;
+      canvas._pattern = undefined; // LiteGraph caches the tile as a pattern
       canvas.node_title_color = LiteGraph.NODE_TITLE_COLOR;
       canvas.default_link_color = LiteGraph.LINK_COLOR;
       this.root.dataset.theme = settings.theme;
