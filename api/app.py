@@ -78,7 +78,7 @@ def create_app(args) -> web.Application:
             app.router.add_route(route.method, API_PREFIX + route.path, route.handler, **route.kwargs)
         else:
             route.register(app.router)
-    routes_info.add_web_routes(app)
+    routes_info.add_web_routes(app, routes_info.frontend_dir(args))
 
     async def start(app):
         server.loop = asyncio.get_running_loop()

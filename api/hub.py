@@ -20,14 +20,20 @@ from graph.json_policy import dumps_strict
 
 log = logging.getLogger("loom.api.ws")
 
-PREVIEW_IMAGE = 1  # binary event type, as in ComfyUI
+PREVIEW_IMAGE = 1  # binary event types, as in ComfyUI
+PREVIEW_IMAGE_WITH_METADATA = 4
 IMAGE_TYPES = {"JPEG": 1, "JPG": 1, "PNG": 2}
+MIME_TYPES = {1: "image/jpeg", 2: "image/png"}
+
+# What this server tells a client that sends its feature flags (ComfyUI's handshake).
+SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": None}
 
 
-def encode_preview(data) -> bytes | None:
-    """Binary frame for a preview: event type, image type, image bytes (big-endian u32s).
+def encode_preview(data, with_metadata: bool = False) -> bytes | None:
+    """Binary frame for a preview: event type, image type, image bytes (big-endian u32s);
+    or, for clients that support it, type 4: metadata length, metadata JSON, image bytes.
 
-    Accepts the contract's dict {"format", "image"} and ComfyUI's tuple
+    Accepts the contract's dict {"format", "image", "node", "prompt_id"} and ComfyUI's tuple
     (format, image, max_size) where image is bytes or a PIL image.
     """
     if isinstance(data, dict):
@@ -43,12 +49,21 @@ def encode_preview(data) -> bytes | None:
         image = buffer.getvalue()
     if not isinstance(image, (bytes, bytearray)):
         return None
-    return struct.pack(">II", PREVIEW_IMAGE, IMAGE_TYPES.get(image_format, 1)) + bytes(image)
+    image_type = IMAGE_TYPES.get(image_format, 1)
+    if with_metadata:
+        node = data.get("node") if isinstance(data, dict) else None
+        metadata = dumps_strict({
+            "node_id": node, "prompt_id": data.get("prompt_id") if isinstance(data, dict) else None,
+            "display_node_id": node, "parent_node_id": None, "real_node_id": node,
+            "image_type": MIME_TYPES[image_type]}).encode("utf-8")
+        return struct.pack(">II", PREVIEW_IMAGE_WITH_METADATA, len(metadata)) + metadata + bytes(image)
+    return struct.pack(">II", PREVIEW_IMAGE, image_type) + bytes(image)
 
 
 class WebSocketHub:
     def __init__(self):
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self.feature_flags: dict[web.WebSocketResponse, dict] = {}   # what each socket said it supports
         self.loop: asyncio.AbstractEventLoop | None = None
         self._outbox: asyncio.Queue | None = None
         self._sender: asyncio.Task | None = None
@@ -79,6 +94,7 @@ class WebSocketHub:
         return known
 
     def remove(self, client_id: str, ws: web.WebSocketResponse) -> None:
+        self.feature_flags.pop(ws, None)
         sockets = self.sockets.get(client_id)
         if sockets is not None:
             sockets.discard(ws)
@@ -111,18 +127,21 @@ class WebSocketHub:
                 log.exception("could not send %r", event)
 
     async def deliver(self, event, data, client_id: str | None) -> None:
-        if event in ("preview_image", PREVIEW_IMAGE):
-            message = encode_preview(data)
-            if message is None:
-                return
-        else:
-            message = dumps_strict({"type": event, "data": data}, default=str)
+        preview = event in ("preview_image", PREVIEW_IMAGE)
+        messages = {}
         if client_id is None:
             targets = [ws for sockets in self.sockets.values() for ws in sockets]
         else:
             targets = list(self.sockets.get(client_id, ()))
         for ws in targets:
             if ws.closed:
+                continue
+            kind = preview and bool(self.feature_flags.get(ws, {}).get("supports_preview_metadata"))
+            if kind not in messages:
+                messages[kind] = (encode_preview(data, kind) if preview
+                                  else dumps_strict({"type": event, "data": data}, default=str))
+            message = messages[kind]
+            if message is None:
                 continue
             try:
                 if isinstance(message, bytes):

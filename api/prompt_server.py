@@ -33,6 +33,8 @@ class PromptServer:
         self.worker = None  # api.worker.PromptWorker
         self.store = None  # graph.store.Store
         self.on_prompt_handlers = []
+        # live previews unless a prompt says otherwise (--preview-method; none by default)
+        self.preview_method = getattr(args, "preview_method", None) or "none"
         PromptServer.instance = self
 
     @property

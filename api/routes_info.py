@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from api.errors import BadRequest, json_response
+from api.security import StartupError
 from api.paths import PathRefused, resolve_inside
 from engine import folders
 
@@ -117,16 +118,34 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         return json_response(server.registry.status())
 
 
-def add_web_routes(app: web.Application) -> None:
-    """GET / and the editor's static files; registered last so API routes win."""
+def frontend_dir(args) -> Path:
+    """The folder whose files are served at /: Loom's editor, or a ComfyUI frontend."""
+    root = getattr(args, "front_end_root", None)
+    if root:
+        path = Path(root).absolute()
+        if not (path / "index.html").is_file():
+            raise StartupError(f"--front-end-root: {path} has no index.html")
+        return path
+    if getattr(args, "front_end", "loom") == "comfyui":
+        try:
+            import comfyui_frontend_package
+        except ImportError:
+            raise StartupError("--front-end comfyui needs the comfyui-frontend-package "
+                               "(pip install comfyui-frontend-package)") from None
+        return Path(comfyui_frontend_package.__file__).parent / "static"
+    return WEB_DIR
+
+
+def add_web_routes(app: web.Application, root: Path = WEB_DIR) -> None:
+    """GET / and the frontend's static files; registered last so API routes win."""
 
     async def index(request):
-        if not (WEB_DIR / "index.html").is_file():
+        if not (root / "index.html").is_file():
             return web.Response(text="Loom is running; the web editor is not installed.", content_type="text/plain")
-        return _file_response(WEB_DIR, "index.html")
+        return _file_response(root, "index.html")
 
     async def static(request):
-        return _file_response(WEB_DIR, request.match_info["path"])
+        return _file_response(root, request.match_info["path"])
 
     app.router.add_get("/", index)
     app.router.add_get("/{path:.+}", static)

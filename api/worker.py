@@ -15,6 +15,9 @@ import traceback
 
 from graph.history import build_entry
 
+# ComfyUI's --preview-method values; a prompt may ask for its own in extra_data.
+PREVIEW_METHODS = ("none", "auto", "latent2rgb", "taesd")
+
 log = logging.getLogger("loom.api.worker")
 
 
@@ -61,7 +64,10 @@ class PromptWorker(threading.Thread):
         server.client_id = client_id
         server.last_prompt_id = item.prompt_id
         try:
-            result = server.executor.execute(item.prompt, item.prompt_id, item.extra_data, item.outputs_to_execute)
+            extra_data = dict(item.extra_data)
+            if extra_data.get("preview_method") not in PREVIEW_METHODS:
+                extra_data["preview_method"] = server.preview_method
+            result = server.executor.execute(item.prompt, item.prompt_id, extra_data, item.outputs_to_execute)
             entry = build_entry(item.as_list(), result.status_str, result.completed, result.messages, result.outputs)
         except Exception as error:  # an executor bug: record it, keep serving
             log.exception("executing prompt %s failed", item.prompt_id)

@@ -58,6 +58,14 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     server.add_argument("--auth-token", default=None, help="token required when listening beyond loopback")
     server.add_argument("--insecure", action="store_true", help="listen beyond loopback without a token")
     server.add_argument("--max-upload-size", type=float, default=100, metavar="MB")
+    server.add_argument("--preview-method", choices=("none", "auto", "latent2rgb", "taesd"), default="none",
+                        help="live previews while sampling (default none, as ComfyUI; a client may ask "
+                             "for them per prompt with extra_data.preview_method); taesd falls back to "
+                             "latent2rgb, Loom has no TAESD decoder yet")
+    server.add_argument("--front-end-root", default=None, metavar="PATH",
+                        help="serve a ComfyUI-compatible web frontend from PATH instead of Loom's editor")
+    server.add_argument("--front-end", choices=("loom", "comfyui"), default="loom",
+                        help="comfyui: serve ComfyUI's own frontend from the installed comfyui-frontend-package")
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:

@@ -31,9 +31,10 @@ class ExecutionContext:
     """Per-node handle: who is running, and how to report progress back."""
 
     def __init__(self, prompt_id, node_id, client_id=None, display_node_id=None,
-                 emit=None, interrupt_event=None):
+                 emit=None, interrupt_event=None, previews=True):
         self.prompt_id = prompt_id
         self.node_id = node_id
+        self.previews = previews   # whether anyone wants live previews (nodes may skip making them)
         self.display_node_id = display_node_id if display_node_id is not None else node_id
         self.client_id = client_id
         self._emit = emit
@@ -57,7 +58,10 @@ class ExecutionContext:
             self.preview(image_format, image_bytes)
 
     def preview(self, image_format, image_bytes):
-        """Send a binary preview image ("JPEG" or "PNG" bytes) to the submitting client."""
+        """Send a binary preview image ("JPEG" or "PNG" bytes) to the submitting client,
+        unless nobody wants previews for this prompt."""
+        if not self.previews:
+            return
         self.send("preview_image", {"format": image_format, "image": image_bytes,
                                     "node": self.display_node_id, "prompt_id": self.prompt_id})
 

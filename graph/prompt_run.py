@@ -253,7 +253,8 @@ class PromptRun:
     def _context(self, node_id):
         return ExecutionContext(self.prompt_id, node_id, self.client_id,
                                 self.dynprompt.display_id(node_id), self.emit,
-                                self.executor._interrupt_event)
+                                self.executor._interrupt_event,
+                                previews=self.extra_data.get("preview_method", "auto") != "none")
 
     def _request_lazy_inputs(self, node_id, node, instance, inputs, missing):
         """Ask check_lazy_status which lazy inputs it needs; True if any were requested."""

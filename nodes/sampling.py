@@ -44,7 +44,7 @@ def _run(model, seed, steps, cfg, sampler_name, scheduler, positive, negative, l
             return
         preview = None
         now = time.monotonic()
-        wants_preview = step == total or now - last_preview[0] >= PREVIEW_INTERVAL_S
+        wants_preview = ctx.previews and (step == total or now - last_preview[0] >= PREVIEW_INTERVAL_S)
         if wants_preview and denoised is not None and denoised.shape[1] == 4:
             from engine.sampling.preview import latent_to_jpeg
 

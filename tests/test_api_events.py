@@ -170,22 +170,59 @@ def test_two_clients_get_only_their_events_and_reconnect_keeps_them(server):
     asyncio.run(scenario())
 
 
-def test_preview_is_a_binary_frame(server):
+PREVIEW_PROMPT = {"1": {"class_type": "LoomTestPreview", "inputs": {"text": "p"}},
+                  "2": {"class_type": "LoomTestSave", "inputs": {"text": ["1", 0], "filename": "pv.png"}}}
+
+
+def _binary_frames(server, extra_data=None, feature_flags=None):
     async def scenario():
         async with aiohttp.ClientSession() as session:
             async with session.ws_connect(server.ws_url + "?clientId=pv") as ws:
-                await receive_json(ws)
-                prompt = {"1": {"class_type": "LoomTestPreview", "inputs": {"text": "p"}},
-                          "2": {"class_type": "LoomTestSave", "inputs": {"text": ["1", 0], "filename": "pv.png"}}}
-                _, body = await post_prompt(session, server.url, prompt, "pv")
+                if feature_flags is not None:
+                    await ws.send_json({"type": "feature_flags", "data": feature_flags})
+                    answer = await receive_json(ws)
+                    if answer["type"] == "status":
+                        answer = await receive_json(ws)
+                    assert answer["type"] == "feature_flags" and answer["data"]["supports_preview_metadata"]
+                else:
+                    await receive_json(ws)
+                prompt = {k: dict(v, inputs=dict(v["inputs"])) for k, v in PREVIEW_PROMPT.items()}
+                prompt["2"]["inputs"]["filename"] = f"pv{len(str(extra_data))}{feature_flags is None}.png"
+                _, body = await post_prompt(session, server.url, prompt, "pv", extra_data=extra_data or {})
                 events = await events_until_done(ws, body["prompt_id"])
-                frames = [e["data"] for e in events if e["type"] == "binary"]
-                assert len(frames) == 1
-                event_type, image_type = struct.unpack(">II", frames[0][:8])
-                assert (event_type, image_type) == (1, 2)
-                assert frames[0][8:16] == b"\x89PNG\r\n\x1a\n"
+                return [e["data"] for e in events if e["type"] == "binary"]
 
-    asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_no_preview_frames_unless_asked(server):
+    """ComfyUI's default (--preview-method none): a client that never asks gets none."""
+    assert _binary_frames(server) == []
+
+
+def test_preview_is_a_binary_frame_when_the_prompt_asks(server):
+    frames = _binary_frames(server, extra_data={"preview_method": "auto"})
+    assert len(frames) == 1
+    event_type, image_type = struct.unpack(">II", frames[0][:8])
+    assert (event_type, image_type) == (1, 2)
+    assert frames[0][8:16] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_preview_with_metadata_for_clients_that_support_it(server):
+    import json
+
+    frames = _binary_frames(server, extra_data={"preview_method": "auto"},
+                            feature_flags={"supports_preview_metadata": True})
+    assert len(frames) == 1
+    event_type, length = struct.unpack(">II", frames[0][:8])
+    metadata = json.loads(frames[0][8:8 + length])
+    assert event_type == 4 and metadata["node_id"] == "1" and metadata["image_type"] == "image/png"
+    assert frames[0][8 + length:16 + length] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_server_wide_preview_method(tmp_path):
+    with running_server(tmp_path, preview_method="auto") as handle:
+        assert len(_binary_frames(handle)) == 1
 
 
 def test_status_is_broadcast_on_queue_changes(server):
