@@ -12,7 +12,7 @@ from engine.errors import ModelError
 from graph.context import ExecutionContext, activate, deactivate
 from graph.errors import Interrupted
 from nodes.captioning import ImageCaption
-from tests.tiny_vision import picture, save_tiny_blip
+from tests.tiny_vision import picture, save_tiny_blip, save_tiny_blip2
 
 pytestmark = pytest.mark.usefixtures("cpu_fp32")
 
@@ -52,6 +52,29 @@ def test_caption_equals_transformers_generate(caption_dir, prefix, max_new_token
     assert result["result"] == ("\n".join(expected),)
     if prefix:
         assert all(caption.startswith(prefix) for caption in expected)
+
+
+@pytest.mark.parametrize("prefix, num_beams", [("", 1), ("a photo of", 2)])
+def test_blip2_caption_equals_transformers_generate(caption_dir, prefix, num_beams):
+    from transformers import Blip2ForConditionalGeneration, Blip2Processor
+
+    from engine.images import image_to_pil
+
+    folder = save_tiny_blip2(caption_dir / "blip2-tiny")
+    images = picture(batch=2, height=40, width=56)
+    result = ImageCaption().caption(images, "blip2-tiny", prefix, 8, num_beams)
+    processor = Blip2Processor.from_pretrained(folder, backend="pil")
+    model = Blip2ForConditionalGeneration.from_pretrained(folder).eval()
+    expected = []
+    for image in images:
+        inputs = processor(images=image_to_pil(image), text=prefix or None, return_tensors="pt")
+        with torch.no_grad():
+            output = model.generate(**inputs, max_new_tokens=8, num_beams=num_beams)
+        expected.append(processor.decode(output[0], skip_special_tokens=True).strip())
+    assert all(len(caption) > len(prefix) for caption in expected)
+    if not prefix:  # the tiny decoder hears the picture without a prefix (with one, barely)
+        assert expected[0] != expected[1]
+    assert result["ui"] == {"text": expected}
 
 
 def test_options_change_the_caption(caption_dir):

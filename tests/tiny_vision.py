@@ -91,6 +91,40 @@ def save_tiny_blip(directory, seed: int = 0) -> Path:
     return directory
 
 
+def save_tiny_blip2(directory, seed: int = 0) -> Path:
+    """Blip2ForConditionalGeneration (tiny OPT decoder) + Blip2Processor with a WordPiece tokenizer.
+
+    The processor puts num_query_tokens `<image>` tokens before the text; the
+    decoder's output layer is untied so the random model does not just repeat
+    its last token.
+    """
+    from transformers import BertTokenizer, Blip2Config, Blip2ForConditionalGeneration, Blip2Processor
+    from transformers.models.blip.image_processing_pil_blip import BlipImageProcessorPil
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(BLIP_WORDS + ["<image>"]) + "\n")
+    tokenizer = BertTokenizer(str(vocab), model_max_length=64)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    vision = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                  image_size=32, patch_size=8)
+    qformer = dict(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                   intermediate_size=37, encoder_hidden_size=32)
+    text = dict(model_type="opt", vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                num_attention_heads=4, ffn_dim=37, word_embed_proj_dim=32, max_position_embeddings=128,
+                bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+                pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
+    config = Blip2Config(vision_config=vision, qformer_config=qformer, text_config=text, num_query_tokens=4,
+                         image_token_index=tokenizer.convert_tokens_to_ids("<image>"))
+    with _seeded(seed):
+        model = Blip2ForConditionalGeneration(config).eval()
+    model.save_pretrained(directory)
+    image_processor = BlipImageProcessorPil(size={"height": 32, "width": 32})
+    Blip2Processor(image_processor=image_processor, tokenizer=tokenizer, num_query_tokens=4).save_pretrained(directory)
+    return directory
+
+
 def picture(batch: int = 2, height: int = 48, width: int = 64, seed: int = 5) -> torch.Tensor:
     """A smooth IMAGE batch [B,H,W,3] in 0..1."""
     generator = torch.Generator().manual_seed(seed)
