@@ -145,6 +145,7 @@ def test_history_reopens_a_past_run_and_ctrl_enter_queues(server, context, error
     with page.expect_response(lambda r: r.url.endswith("/prompt") and r.request.method == "POST") as response:
         page.keyboard.press("Control+Enter")
     prompt_id = response.value.json()["prompt_id"]
+    assert response.value.request.post_data_json["extra_data"]["preview_method"] == "none"
     # the open panel follows the queue over the websocket: pending or running, then done
     done = page.locator(f'.history-list .queue-item.done[data-prompt-id="{prompt_id}"]')
     done.wait_for(timeout=60_000)
@@ -233,6 +234,7 @@ def test_batch_count_queues_several_prompts_and_front_jumps_the_queue(server, co
     assert [body.get("front", False) for body in bodies] == [False] * 3 + [True] * 3
     workflow = bodies[0]["prompt"]
     assert workflow["version"] == 0.4 and bodies[0]["extra_data"]["extra_pnginfo"]["workflow"] == workflow
+    assert bodies[0]["extra_data"]["preview_method"] == "auto"
     assert bodies[0]["client_id"] == page.evaluate("() => loom.api.clientId")
 
 

@@ -108,7 +108,8 @@ async function main() {
     for (let i = 0; i < times; i++) {
       const workflow = editor.serialize();
       try {
-        const result = await api.queuePrompt(workflow, { front });
+        const previewMethod = settings.get("Loom.Preview") === false ? "none" : "auto";
+        const result = await api.queuePrompt(workflow, { front, previewMethod });
         execution.track(result.prompt_id, tabs.active);
         if (result.node_errors && Object.keys(result.node_errors).length) editor.setErrors(result.node_errors);
         editor.applyControlAfterGenerate();

@@ -23,6 +23,7 @@ export class ApiClient extends EventTarget {
     super();
     this.base = base;
     this.clientId = clientId;
+    this.serverFeatures = {};
   }
 
   apiURL(route) {
@@ -65,12 +66,15 @@ export class ApiClient extends EventTarget {
   storeSetting(id, value) { return this.post(`/settings/${encodeURIComponent(id)}`, value); }
 
   // Queue a workflow. `workflow` is the UI form; the server converts it.
-  queuePrompt(workflow, { front = false } = {}) {
+  // `previewMethod`: "auto" asks for live previews while sampling, "none" for none;
+  // null leaves it to the server's --preview-method.
+  queuePrompt(workflow, { front = false, previewMethod = null } = {}) {
     const body = {
       client_id: this.clientId,
       prompt: workflow,
       extra_data: { extra_pnginfo: { workflow } },
     };
+    if (previewMethod) body.extra_data.preview_method = previewMethod;
     if (front) body.front = true;
     return this.post("/prompt", body);
   }

@@ -58,7 +58,11 @@ export class Execution {
       this.showProgress(data.max ? data.value / data.max : 0);
       if (this.onGraph(data)) this.editor.setProgress(data.node ?? this.runningNode, data.value, data.max);
     });
-    on("b_preview", (blob) => this.preview(blob));
+    // Previews with metadata name their node; plain ones go to the running node.
+    on("b_preview_with_metadata", (detail) => this.preview(detail.blob, detail.displayNodeId, detail.promptId));
+    on("b_preview", (blob) => {
+      if (!this.api.serverFeatures?.supports_preview_metadata) this.preview(blob, this.runningNode, this.runningPrompt);
+    });
     on("executed", (data) => {
       if (this.onGraph(data)) this.editor.setNodeOutput(data.display_node ?? data.node, data.output ?? {});
       this.gallery.add(data.output ?? {}, { promptId: data.prompt_id, nodeId: data.node });
@@ -70,11 +74,12 @@ export class Execution {
     });
   }
 
-  preview(blob) {
-    if (!(blob instanceof Blob) || this.runningNode === null || this.settings?.get("Loom.Preview") === false) return;
+  preview(blob, nodeId, promptId) {
+    if (!(blob instanceof Blob) || nodeId === null || nodeId === undefined) return;
+    if (this.settings?.get("Loom.Preview") === false) return;
     if (this.previewUrl) URL.revokeObjectURL(this.previewUrl);
     this.previewUrl = URL.createObjectURL(blob);
-    if (this.onGraph({ prompt_id: this.runningPrompt })) this.editor.setPreview(this.runningNode, this.previewUrl);
+    if (this.onGraph({ prompt_id: promptId })) this.editor.setPreview(nodeId, this.previewUrl);
   }
 
   failed(data) {

@@ -105,11 +105,20 @@ test("other files are not read as images", async () => {
   assert.equal(await workflowFromImage(json), null);
 });
 
-test("binary preview frames: event 1 with JPEG or PNG bytes", async () => {
+test("binary preview frames: type 1, and type 4 with metadata", async () => {
   const frame = Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]), Buffer.from("PNGDATA")]);
-  const blob = parsePreviewFrame(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.length));
+  const { blob, metadata } = parsePreviewFrame(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.length));
   assert.equal(blob.type, "image/png");
   assert.equal(await blob.text(), "PNGDATA");
+  assert.equal(metadata, null);
+  const meta = Buffer.from(JSON.stringify({ node_id: "3", prompt_id: "p", image_type: "image/jpeg" }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(meta.length);
+  const framed = Buffer.concat([Buffer.from([0, 0, 0, 4]), length, meta, Buffer.from("JPEGDATA")]);
+  const withMeta = parsePreviewFrame(framed.buffer.slice(framed.byteOffset, framed.byteOffset + framed.length));
+  assert.deepEqual(withMeta.metadata, { node_id: "3", prompt_id: "p", image_type: "image/jpeg" });
+  assert.equal(withMeta.blob.type, "image/jpeg");
+  assert.equal(await withMeta.blob.text(), "JPEGDATA");
   const other = Buffer.from([0, 0, 0, 2, 0, 0, 0, 1, 1]);
   assert.equal(parsePreviewFrame(other.buffer.slice(other.byteOffset, other.byteOffset + other.length)), null);
 });
