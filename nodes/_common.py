@@ -13,14 +13,6 @@ def progress_reporter():
     return current.progress if current is not None else None
 
 
-def check_interrupt() -> None:
-    from graph import context
-
-    current = context.current()
-    if current is not None:
-        current.check_interrupt()
-
-
 def check_image(image, input_name: str = "image", min_size: int = 1) -> None:
     """ValueError naming the input unless `image` is an IMAGE [B,H,W,C] (C 1, 3 or 4) of at least min_size px."""
     import torch
