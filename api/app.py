@@ -9,13 +9,14 @@ here imports torch; start-up is shared with the headless runner (cli.startup).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
-from api import routes_files, routes_info, routes_prompt, routes_user, routes_workflow, ws
+from api import logs, routes_files, routes_frontend, routes_info, routes_jobs, routes_prompt, routes_user, routes_workflow, ws
 from api.errors import error_middleware
 from api.prompt_server import PromptServer
 from api.security import StartupError, check_listen_flags, make_access_middleware
@@ -70,7 +71,9 @@ def create_app(args) -> web.Application:
     server.worker = PromptWorker(server)
     bus.subscribe(server.worker.forward_event)
 
-    for module in (routes_prompt, routes_info, routes_files, routes_user, ws, routes_workflow):
+    server.logs = logs.install(server)
+    for module in (routes_prompt, routes_info, routes_files, routes_user, ws, routes_workflow, routes_jobs,
+                   routes_frontend, logs):
         module.add_routes(server.routes, server)
     for route in server.routes:
         if isinstance(route, web.RouteDef):
@@ -78,6 +81,7 @@ def create_app(args) -> web.Application:
             app.router.add_route(route.method, API_PREFIX + route.path, route.handler, **route.kwargs)
         else:
             route.register(app.router)
+    routes_frontend.add_template_routes(app)
     routes_info.add_web_routes(app, routes_info.frontend_dir(args))
 
     async def start(app):
@@ -90,6 +94,7 @@ def create_app(args) -> web.Application:
         server.executor.interrupt()
         await asyncio.to_thread(server.worker.join, 10)
         await server.hub.stop()
+        logging.getLogger().removeHandler(server.logs)
         server.store.close()
 
     app.on_startup.append(start)

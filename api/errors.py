@@ -40,8 +40,13 @@ def json_response(data, status: int = 200, **options) -> web.Response:
     return web.json_response(data, status=status, dumps=dumps_strict, **options)
 
 
+ERROR_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large"}
+
+
 def json_error(status: int, message: str, **extra) -> web.Response:
-    body = {"error": {"type": "bad_request" if status < 500 else "server_error", "message": message}}
+    kind = ERROR_TYPES.get(status, "bad_request") if status < 500 else "server_error"
+    body = {"error": {"type": kind, "message": message}}
     body.update(extra)
     return web.json_response(body, status=status)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 
 from aiohttp import web
@@ -93,6 +94,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
                 raise BadRequest(f"number: expected a number, got {data['number']!r}") from None
             if not math.isfinite(number) or abs(number) > MAX_NUMBER:
                 raise BadRequest(f"number: must be a finite number between -{MAX_NUMBER} and {MAX_NUMBER}")
+            number = int(number) if number.is_integer() else number
         else:
             number = queue().next_number()
             if data.get("front"):
@@ -108,6 +110,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
             raise BadRequest("extra_data: expected an object")
         if "client_id" in data:
             extra_data["client_id"] = data["client_id"]
+        extra_data.setdefault("create_time", int(time.time() * 1000))
         targets = data.get("partial_execution_targets")
         if targets is not None and not isinstance(targets, list):
             raise BadRequest("partial_execution_targets: expected a list of node ids")

@@ -38,7 +38,8 @@ def _flag(request: web.Request, name: str, default: bool) -> bool:
 
 def _info(path: Path, root: Path) -> dict:
     stat = path.stat()
-    return {"path": path.relative_to(root).as_posix(), "size": stat.st_size, "modified": stat.st_mtime}
+    # ComfyUI reports modification times in milliseconds
+    return {"path": path.relative_to(root).as_posix(), "size": stat.st_size, "modified": int(stat.st_mtime * 1000)}
 
 
 def _list_dir(directory: Path, recurse: bool, full_info: bool, root: Path) -> list:
@@ -81,6 +82,8 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
     @routes.get("/userdata/{file}")
     async def get_userdata(request):
         path = _user_path(request.match_info["file"])
+        if request.match_info["file"] == "user.css" and not path.is_file():
+            return web.Response(text="", content_type="text/css")   # ComfyUI's frontend always asks
         if not path.is_file():
             raise web.HTTPNotFound(text=f"{request.match_info['file']} not found")
         return web.FileResponse(path, headers={"X-Content-Type-Options": "nosniff",
@@ -103,6 +106,24 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         if _flag(request, "full_info", False):
             return json_response(_info(path, user_root()))
         return json_response(path.relative_to(user_root()).as_posix())
+
+    @routes.post("/userdata/{file}/move/{dest}")
+    async def move_userdata(request):
+        source = _user_path(request.match_info["file"])
+        target = _user_path(request.match_info["dest"], "dest")
+        if not source.is_file():
+            raise web.HTTPNotFound(text=f"{request.match_info['file']} not found")
+        if target.exists() and (not _flag(request, "overwrite", True) or not target.is_file()):
+            return json_response({"error": {"type": "conflict",
+                                            "message": f"{request.match_info['dest']} already exists"}}, status=409)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise BadRequest(f"{request.match_info['dest']}: a folder on the way is a file") from None
+        source.replace(target)
+        if _flag(request, "full_info", False):
+            return json_response(_info(target, user_root()))
+        return json_response(target.relative_to(user_root()).as_posix())
 
     @routes.delete("/userdata/{file}")
     async def delete_userdata(request):

@@ -33,8 +33,9 @@ class QueueItem:
     priority: int = 0
 
     def as_list(self) -> list:
-        """ComfyUI's 5-element queue entry."""
-        return [self.number, self.prompt_id, self.prompt, self.extra_data, self.outputs_to_execute]
+        """ComfyUI's 5-element queue entry (a whole number is sent as an integer)."""
+        number = int(self.number) if float(self.number).is_integer() else self.number
+        return [number, self.prompt_id, self.prompt, self.extra_data, self.outputs_to_execute]
 
     def sort_key(self) -> tuple:
         return (-self.priority, self.number)
