@@ -244,3 +244,18 @@ def test_images_carrying_a_workflow_open_from_the_file_picker(server, context, e
     assert sorted(n["type"] for n in opened["nodes"]) == sorted(n["type"] for n in workflow["nodes"])
     if kind == "webp_exif_workflow":
         assert [n["id"] for n in opened["nodes"]] == [n["id"] for n in workflow["nodes"]]
+
+
+def test_undo_and_redo_buttons_follow_the_editor_and_the_unsaved_marker(server, context, errors):
+    page = open_editor(context, server, errors)
+    assert page.is_disabled("#undo-button") and page.is_disabled("#redo-button")
+    steps = node_of_type(page, "KSampler")["widgets"]["steps"]
+    set_widgets(page, "KSampler", {"steps": steps + 5})
+    page.wait_for_selector("#tabs .tab.active.dirty")
+    page.wait_for_selector("#undo-button:not([disabled])")
+    page.click("#undo-button")
+    assert node_of_type(page, "KSampler")["widgets"]["steps"] == steps
+    page.wait_for_selector("#tabs .tab.active:not(.dirty)")
+    page.click("#redo-button")
+    assert node_of_type(page, "KSampler")["widgets"]["steps"] == steps + 5
+    page.wait_for_selector("#tabs .tab.active.dirty")

@@ -146,6 +146,16 @@ async function main() {
   $("save-button").addEventListener("click", () => workflows.save());
   $("import-button").addEventListener("click", () => workflows.picker.click());
   $("export-button").addEventListener("click", () => workflows.exportJSON());
+  const undoButton = $("undo-button");
+  const redoButton = $("redo-button");
+  const updateUndo = () => {
+    undoButton.disabled = !editor.canUndo();
+    redoButton.disabled = !editor.canRedo();
+  };
+  undoButton.addEventListener("click", () => { editor.undo(); updateUndo(); });
+  redoButton.addEventListener("click", () => { editor.redo(); updateUndo(); });
+  editor.onChange(updateUndo);
+  tabs.onSwitch = updateUndo;
   bindKeys(window, {
     queue, interrupt,
     save: () => workflows.save(),

@@ -126,5 +126,7 @@ export class Execution {
     this.statusElement.textContent = this.connected
       ? `Queue: ${this.queueRemaining}`
       : "Reconnecting…";
+    const badge = document.getElementById("queue-panel-button");
+    if (badge) badge.dataset.count = this.queueRemaining > 0 ? String(this.queueRemaining) : "";
   }
 }
