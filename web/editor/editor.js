@@ -80,7 +80,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     feedback.draw(c, graph, LiteGraph.NODE_TITLE_HEIGHT);
     for (const w of textAreas) {
       if (!w.textarea.isConnected) textAreas.delete(w);
-      else if (w.drawnFrame !== frame) w.textarea.style.display = "none";
+      else if (w.drawnFrame !== frame) w.hide();
     }
     frame += 1;
   };

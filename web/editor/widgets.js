@@ -121,6 +121,7 @@ function addTextArea(node, name, value, ctx) {
   textarea.spellcheck = false;
   textarea.setAttribute("aria-label", name);
   textarea.dataset.node = "";
+  textarea.style.display = "none"; // shown when the canvas first draws the widget
   textarea.addEventListener("input", () => ctx.changed());
   textarea.addEventListener("pointerdown", (e) => e.stopPropagation());
   ctx.overlay.appendChild(textarea);
@@ -129,21 +130,29 @@ function addTextArea(node, name, value, ctx) {
     name,
     textarea,
     drawnFrame: -1,
+    shown: false,
+    size: "",
     get value() { return textarea.value; },
     set value(v) { textarea.value = v ?? ""; },
     computeSize(width) { return [width, 100]; },
+    /** Place the text area over the widget: one transform per frame, sizes only when they change. */
     draw(c, n, width, y) {
       const scale = ctx.canvas.ds.scale;
       const linked = n.inputs?.some((i) => i.widget?.name === name && i.link != null);
-      if (scale < 0.4 || n.flags?.collapsed || linked) { textarea.style.display = "none"; return; }
-      const [x0, y0] = ctx.canvas.ds.convertOffsetToCanvas([n.pos[0] + 10, n.pos[1] + y + 4]);
+      if (scale < 0.4 || n.flags?.collapsed || linked) { widget.hide(); return; }
       const dpr = window.devicePixelRatio || 1;
-      Object.assign(textarea.style, {
-        display: "", left: `${x0 / dpr}px`, top: `${y0 / dpr}px`,
-        width: `${(width - 20) * scale}px`, height: `${92 * scale}px`, fontSize: `${12 * scale}px`,
-      });
-      textarea.dataset.node = String(n.id);
+      const [x0, y0] = ctx.canvas.ds.convertOffsetToCanvas([n.pos[0] + 10, n.pos[1] + y + 4]);
+      const size = `${width - 20}px`;
+      if (size !== widget.size) { widget.size = size; textarea.style.width = size; }
+      textarea.style.transform = `translate(${x0 / dpr}px, ${y0 / dpr}px) scale(${scale / dpr})`;
+      if (!widget.shown) { widget.shown = true; textarea.style.display = ""; }
+      if (textarea.dataset.node !== String(n.id)) textarea.dataset.node = String(n.id);
       widget.drawnFrame = ctx.frame();
+    },
+    hide() {
+      if (widget.shown === false) return;
+      widget.shown = false;
+      textarea.style.display = "none";
     },
     onRemove() { textarea.remove(); },
   };
