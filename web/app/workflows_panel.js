@@ -183,8 +183,14 @@ export class WorkflowsPanel {
     }
   }
 
-  // Drag a JSON file or an image with a workflow onto `target`.
+  // Drag a JSON file or an image with a workflow onto `target`. A file dropped anywhere
+  // else on the page is ignored rather than opened by the browser in place of the editor.
   installDrop(target) {
+    for (const type of ["dragover", "drop"]) {
+      window.addEventListener(type, (event) => {
+        if ([...(event.dataTransfer?.types ?? [])].includes("Files")) event.preventDefault();
+      });
+    }
     target.addEventListener("dragover", (event) => {
       if (![...event.dataTransfer.types].includes("Files")) return;
       event.preventDefault();
