@@ -75,7 +75,7 @@ def _hint(image, control_net):
     if batch == 0 or height < MIN_HINT_PIXELS or width < MIN_HINT_PIXELS:
         raise ValueError(f"image: the hint image is {width}x{height} (batch {batch}); a ControlNet hint needs "
                          f"at least one image of {MIN_HINT_PIXELS}x{MIN_HINT_PIXELS} pixels")
-    wanted = int(control_net.config.conditioning_channels)
+    wanted = control_net.conditioning_channels
     if channels == 4:
         image = image[..., :3]
     if image.shape[-1] == 1 and wanted == 3:

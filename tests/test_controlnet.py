@@ -167,13 +167,57 @@ def test_files_that_are_not_controlnets_are_refused_by_name(tmp_path):
     with pytest.raises(ModelError, match="T2I-Adapter"):
         load_controlnet(tmp_path / "t2i.safetensors")
     save_file({"lora_controlnet": torch.zeros(1)}, str(tmp_path / "control-lora.safetensors"))
-    with pytest.raises(ModelError, match="Control-LoRA"):
+    with pytest.raises(ModelError, match="Control-LoRA without a hint encoder"):
         load_controlnet(tmp_path / "control-lora.safetensors")
     (tmp_path / "cn.pth").write_bytes(b"not read")
     with pytest.raises(ModelError, match="pickle"):
         load_controlnet(tmp_path / "cn.pth", allow_pickle=False)
     with pytest.raises(ModelError, match="not found"):
         load_controlnet(tmp_path / "missing.safetensors")
+
+
+def _control_lora_file(controlnet, path):
+    """A Control-LoRA of `controlnet` (built from_unet on the model's UNet): two layers changed by a
+    rank-2 up @ down, one norm stored in full, the ControlNet-only parts in full."""
+    from safetensors.torch import save_file
+
+    from tests.tiny_controlnets import original_state_dict
+
+    generator = torch.Generator().manual_seed(3)
+    state = controlnet.state_dict()
+    lora = {"lora_controlnet": torch.zeros(1)}
+    for diffusers_key, ldm_key in (("down_blocks.0.resnets.0.conv1.weight", "input_blocks.1.0.in_layers.2"),
+                                   ("down_blocks.0.attentions.0.proj_in.weight", "input_blocks.1.1.proj_in")):
+        weight = state[diffusers_key]
+        up = torch.randn(weight.shape[0], 2, 1, 1, generator=generator) * 0.1
+        down = torch.randn(2, *weight.shape[1:], generator=generator) * 0.1
+        lora[f"{ldm_key}.up"], lora[f"{ldm_key}.down"] = up, down
+        with torch.no_grad():
+            weight += (up.flatten(1) @ down.flatten(1)).reshape(weight.shape)
+    with torch.no_grad():
+        state["down_blocks.0.resnets.0.norm1.weight"].mul_(1.5)
+    lora["input_blocks.1.0.in_layers.0.weight"] = state["down_blocks.0.resnets.0.norm1.weight"].clone()
+    for key, value in original_state_dict(controlnet).items():
+        if key.startswith(("zero_convs.", "input_hint_block.", "middle_block_out.")):
+            lora[key] = value
+    save_file({k: v.contiguous() for k, v in lora.items()}, str(path))
+    return path
+
+
+def test_control_lora_is_built_on_the_sampling_model(tmp_path, sd1):
+    from engine.controlnet.load import load_controlnet
+
+    controlnet = tiny_controlnet(unet=sd1["unet"])
+    control_lora = load_controlnet(_control_lora_file(controlnet, tmp_path / "control-lora-canny.safetensors"))
+    assert control_lora.module is None and control_lora.conditioning_channels == 3
+    model = DiffusionModel(sd1["unet"], "sd1")
+    built = control_lora.bound(model).module.state_dict()
+    for key, value in controlnet.state_dict().items():
+        assert torch.allclose(built[key], value, atol=1e-6), key
+    positive, negative = _embeddings(8)
+    by_lora = _apply([[positive, {}]], [[negative, {}]], control_lora, _hint(14))
+    by_full = _apply([[positive, {}]], [[negative, {}]], _wrap(controlnet), _hint(14))
+    assert torch.allclose(_loom(sd1, model, *by_lora, 2, 3, 7.0), _loom(sd1, model, *by_full, 2, 3, 7.0), atol=1e-5)
 
 
 # ---------------------------------------------------------------- equivalence with diffusers

@@ -54,10 +54,11 @@ def fill_uncond_controls(positive: list, negative: list) -> list:
     return negative
 
 
-def check_fits(control: ControlHint, unet_config, latent_channels: int, arch: str, input_name: str) -> None:
+def check_fits(control: ControlHint, model, latent_channels: int, input_name: str) -> None:
     """Refuse a ControlNet made for another base model, naming both."""
+    unet_config, arch = model.unet.config, model.arch
     for link in control.chain():
-        config = link.control_net.config
+        config = link.control_net.bound(model).config
         problems = []
         if config.cross_attention_dim != unet_config.cross_attention_dim:
             problems.append(f"text width {config.cross_attention_dim} vs the model's {unet_config.cross_attention_dim}")
@@ -81,7 +82,8 @@ def check_fits(control: ControlHint, unet_config, latent_channels: int, arch: st
 class ControlRunner:
     """Residuals of ControlHint chains for the UNet calls of one sampling run."""
 
-    def __init__(self, schedule, device, dtype):
+    def __init__(self, model, schedule, device, dtype):
+        self.model = model
         self.schedule = schedule
         self.device = device
         self.dtype = dtype
@@ -102,7 +104,7 @@ class ControlRunner:
             if not self.active(link, sigma):
                 continue
             hint = self._hint(link, sample.shape[-2] * 8, sample.shape[-1] * 8, chunk_batch, sample.shape[0])
-            down, mid = link.control_net.module(
+            down, mid = link.control_net.bound(self.model).module(
                 sample, timestep, encoder_hidden_states=cond, controlnet_cond=hint,
                 conditioning_scale=float(link.strength), added_cond_kwargs=added, return_dict=False)
             if down_total is None:
@@ -127,7 +129,7 @@ class ControlRunner:
 
 
 @contextlib.contextmanager
-def models_on(conditionings, device, dtype):
+def models_on(conditionings, model, device, dtype):
     """Move the ControlNets used by the conditioning lists to device/dtype; back afterwards."""
     modules = {}
     for conditioning in conditionings:
@@ -135,7 +137,8 @@ def models_on(conditionings, device, dtype):
             extras = pair[1] if isinstance(pair, (list, tuple)) and len(pair) > 1 else None
             control = control_of(extras) if isinstance(extras, dict) else None
             for link in control.chain() if control is not None else []:
-                modules[id(link.control_net.module)] = link.control_net.module
+                module = link.control_net.bound(model).module
+                modules[id(module)] = module
     moved = []
     for module in modules.values():
         first = next(module.parameters())

@@ -15,21 +15,42 @@ ARCH_NAMES = {"sd1": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", "sdxl_refiner": "S
 
 
 class ControlNet:
-    """A loaded diffusers ControlNetModel and what it was made for."""
+    """A loaded diffusers ControlNetModel and what it was made for.
 
-    def __init__(self, module, arch: str, name: str = "controlnet"):
-        self.module = module    # diffusers ControlNetModel, kept on the offload device
+    A Control-LoRA has no module until it meets a model: `lora_state` holds its file,
+    and `bound(model)` builds (and caches) the network on that model's UNet.
+    """
+
+    def __init__(self, module, arch: str, name: str = "controlnet", lora_state: dict | None = None):
+        self.module = module    # diffusers ControlNetModel, kept on the offload device (None: Control-LoRA)
         self.arch = arch        # "sd1" | "sd2" | "sdxl"
         self.name = name        # file name, for messages
+        self.lora_state = lora_state
 
     @property
     def config(self):
         return self.module.config
 
     @property
+    def conditioning_channels(self) -> int:
+        if self.module is None:
+            return int(self.lora_state["input_hint_block.0.weight"].shape[1])
+        return int(self.config.conditioning_channels)
+
+    def bound(self, model) -> "ControlNet":
+        """The network to run with `model` (a MODEL): itself, or a Control-LoRA built on its UNet."""
+        if self.module is not None:
+            return self
+        from engine.controlnet.load import bind_control_lora
+
+        return bind_control_lora(self, model)
+
+    @property
     def nbytes(self) -> int:
         from engine.model_cache import weights_bytes
 
+        if self.module is None:
+            return sum(t.numel() * t.element_size() for t in self.lora_state.values())
         return weights_bytes(self.module)
 
     def describe(self) -> str:

@@ -5,7 +5,8 @@ Kinds (`file_kind`):
                 `middle_block_out`), with or without the `control_model.` prefix;
                 diff ControlNets add a `difference` key (weights relative to a base UNet)
 - "diffusers":  diffusers ControlNetModel keys (`controlnet_cond_embedding...`)
-- "control_lora", "t2i_adapter", "union", "other_model": recognised and refused with a clear message
+- "control_lora":  Control-LoRA (`lora_controlnet` key), built on the sampling model (control_lora.py)
+- "t2i_adapter", "union", "other_model": recognised and refused with a clear message
 
 The config is read the way engine.detect reads UNets: channels, levels, layers,
 transformer depths, context width and SDXL addition embeddings from shapes; head

@@ -5,6 +5,8 @@ Read: diffusers folders (config.json + weights), diffusers-layout single files
 original-layout single files (ControlNet 1.x, `control_model.` prefix or none),
 for SD1.x, SD2.x and SDXL. Diff ControlNets (a `difference` key) hold weights
 relative to a base UNet: they need the MODEL they were made for (DiffControlNetLoader).
+Control-LoRA files are kept as they are and built on the sampling model's UNet when
+sampling starts (engine.controlnet.control_lora).
 safetensors always; pickles only as engine.safe_load allows.
 """
 from __future__ import annotations
@@ -17,7 +19,6 @@ from engine.controlnet.control import ControlNet
 from engine.errors import ModelError
 
 _REFUSED = {
-    "control_lora": "is a Control-LoRA; Control-LoRA files are not supported yet (use a full ControlNet)",
     "t2i_adapter": "is a T2I-Adapter, not a ControlNet; T2I-Adapters are not supported yet",
     "union": "is a ControlNet-Union (ProMax) model, which is not supported yet",
     "other_model": "is a ControlNet for another model family (SD3, Flux, ...), not SD1.x/SD2.x/SDXL",
@@ -44,9 +45,26 @@ def _load(path: Path, model, allow_pickle) -> ControlNet:
         if (path.parent / "config.json").is_file() and _is_controlnet_config(path.parent):
             return _from_folder(path.parent, path.name, allow_pickle)
         state = convert.diffusers_to_original(state, path.name)
+    elif kind == "control_lora":
+        arch = "sdxl" if "label_emb.0.0.weight" in state else "sd1"
+        if "input_hint_block.0.weight" not in state:
+            raise ModelError(f"{path.name}: Control-LoRA without a hint encoder (input_hint_block) is not supported")
+        return ControlNet(None, arch, path.name, lora_state=state)
     elif kind != "original":
         raise ModelError(f"{path.name} {_REFUSED[kind]}")
     return _from_original(state, path.name, model)
+
+
+def bind_control_lora(control_net: ControlNet, model) -> ControlNet:
+    """The full ControlNet of a Control-LoRA on `model`'s UNet (cached per model)."""
+    from engine.controlnet.control_lora import original_state
+
+    def build():
+        state = original_state(control_net.lora_state, model.unet, control_net.name)
+        return _from_original(state, control_net.name, None)
+
+    key = ("control_lora", id(control_net), id(model.unet))
+    return model_cache.get().get_or_load(key, build)
 
 
 def _is_controlnet_config(folder: Path) -> bool:

@@ -56,7 +56,7 @@ class Denoiser:
         negative = fill_uncond_controls(list(positive), list(negative))
         self.positive = [prepare(c, True, "positive") for c in positive]
         self.negative = [prepare(c, False, "negative") for c in negative]
-        self.controls = ControlRunner(schedule, device, dtype)
+        self.controls = ControlRunner(model, schedule, device, dtype)
         self.keep_uncond = False    # CFG++ samplers set this: run the negative even at cfg 1
         self.last_uncond = None     # the negative's x0 prediction from the last call
 
@@ -158,7 +158,7 @@ class _EntryBuilder:
         weight = self._weight(extras, region)
         control = control_of(extras)
         if control is not None:
-            check_fits(control, self.config, self.channels, self.model.arch, input_name)
+            check_fits(control, self.model, self.channels, input_name)
         return _Entry(
             cond=self._batched(cond).to(self.device, self.dtype),
             added=self._added_conditions(extras, input_name),

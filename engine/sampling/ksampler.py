@@ -115,7 +115,7 @@ def sample(model, seed, steps, cfg, sampler_name, scheduler, positive, negative,
 
     sampler = get_sampler(sampler_name)
     with torch.no_grad(), model.patched(device, dtype) as unet, \
-            controlnet_models_on([positive, negative], device, dtype):
+            controlnet_models_on([positive, negative], model, device, dtype):
         denoiser = Denoiser(model, unet, schedule, positive, negative, cfg, latent_image.shape,
                             device, dtype, latent_image=latent_on_device, noise_mask=mask)
         guided = denoiser if mask is None else _KeepUnmasked(denoiser, latent_on_device, noise_on_device, mask)
