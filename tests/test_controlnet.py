@@ -169,11 +169,20 @@ def test_files_that_are_not_controlnets_are_refused_by_name(tmp_path):
     save_file({"lora_controlnet": torch.zeros(1)}, str(tmp_path / "control-lora.safetensors"))
     with pytest.raises(ModelError, match="Control-LoRA without a hint encoder"):
         load_controlnet(tmp_path / "control-lora.safetensors")
-    (tmp_path / "cn.pth").write_bytes(b"not read")
-    with pytest.raises(ModelError, match="pickle"):
-        load_controlnet(tmp_path / "cn.pth", allow_pickle=False)
     with pytest.raises(ModelError, match="not found"):
         load_controlnet(tmp_path / "missing.safetensors")
+
+
+def test_pth_controlnet_loads_only_when_pickles_are_allowed(tmp_path):
+    from engine.controlnet.load import load_controlnet
+    from tests.tiny_controlnets import original_state_dict
+
+    controlnet = tiny_controlnet()
+    torch.save({"control_model." + k: v for k, v in original_state_dict(controlnet).items()}, tmp_path / "cn.pth")
+    with pytest.raises(ModelError, match="pickle"):
+        load_controlnet(tmp_path / "cn.pth", allow_pickle=False)
+    loaded = load_controlnet(tmp_path / "cn.pth", allow_pickle=True).module.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in controlnet.state_dict().items())
 
 
 def _control_lora_file(controlnet, path):
