@@ -632,3 +632,30 @@ def test_feedback_settings_help_and_minimap(editor):
         const [x, y] = editor.canvas.ds.convertOffsetToCanvas(n.pos);
         return x >= 0 && y >= 0 && x < editor.canvas.canvas.width && y < editor.canvas.canvas.height; })""")
     assert inside
+
+
+def test_works_at_125_percent_zoom_in_a_1280x720_window(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 1024, "height": 576}, device_scale_factor=1.25)
+    ed = open_editor(browser, server, tmp_path, context)
+    assert ed.js("[editor.canvas.canvas.width, editor.canvas.canvas.height]") == [1280, 720]
+    ckpt = ed.add_by_search(30, 100, "load checkpoint", "CheckpointLoaderSimple")
+    enc = ed.add_by_search(330, 100, "clip text encode", "CLIPTextEncode")
+    ed.connect(ckpt, "CLIP", enc, "clip")
+    assert linkset(ed.saved()) == [("CheckpointLoaderSimple", "CLIP", "CLIPTextEncode", "clip")]
+    # the text area sits on its node
+    box = ed.page.locator(f'textarea[data-node="{enc}"]').bounding_box()
+    left, top = ed.js("(id) => { const n = editor.graph.getNodeById(id); return editor.canvas.ds.convertOffsetToCanvas(n.pos); }", enc)
+    width = ed.js("(id) => editor.graph.getNodeById(id).size[0] * editor.canvas.ds.scale", enc)
+    assert left < box["x"] < left + 20 and top < box["y"] < top + 40 and box["x"] + box["width"] < left + width
+    ed.page.click(f'textarea[data-node="{enc}"]')
+    ed.page.keyboard.insert_text("zoomed")
+    ed.page.wait_for_timeout(400)
+    assert node_of(ed.saved(), enc)["widgets_values"] == ["zoomed"]
+    ed.shot("zoom125")
+    # the canvas is drawn at device resolution: the node's body is where the mouse found it
+    body = ed.js("""(id) => { const n = editor.graph.getNodeById(id); editor.canvas.draw(true, true);
+        const [x, y] = editor.canvas.ds.convertOffsetToCanvas([n.pos[0] + n.size[0] - 8, n.pos[1] + n.size[1] - 6]);
+        return [...editor.canvas.ctx.getImageData(x * 1.25, y * 1.25, 1, 1).data]; }""", enc)
+    assert body[:3] == [53, 53, 53], body  # LiteGraph's node background
+    assert ed.page.errors == []
+    context.close()

@@ -54,6 +54,21 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   canvasElement.removeEventListener("keydown", canvas._key_callback, true);
   document.removeEventListener("keyup", canvas._key_callback, true);
 
+  // The canvas's pixels follow its box and the device pixel ratio (browser zoom, HiDPI screens).
+  const fit = () => {
+    const dpr = window.devicePixelRatio || 1;
+    const [w, h] = [Math.round(root.clientWidth * dpr), Math.round(root.clientHeight * dpr)];
+    if (w && h && (canvasElement.width !== w || canvasElement.height !== h)) {
+      canvasElement.width = w;
+      canvasElement.height = h;
+      canvasElement.getContext("2d").scale(dpr, dpr); // LiteGraph draws in CSS pixels on top of this
+      canvas.setDirty(true, true);
+    }
+  };
+  const resizeObserver = new ResizeObserver(fit);
+  resizeObserver.observe(root);
+  fit();
+
   const listeners = new Set();
   const undo = new UndoStack(200);
   const textAreas = new Set();
@@ -193,6 +208,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     },
     destroy() {
       clearTimeout(checkpointTimer);
+      resizeObserver.disconnect();
       cleanups.forEach((fn) => fn());
       canvas.stopRendering?.();
       canvas.unbindEvents?.();

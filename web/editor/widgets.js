@@ -140,11 +140,11 @@ function addTextArea(node, name, value, ctx) {
       const scale = ctx.canvas.ds.scale;
       const linked = n.inputs?.some((i) => i.widget?.name === name && i.link != null);
       if (scale < 0.4 || n.flags?.collapsed || linked) { widget.hide(); return; }
-      const dpr = window.devicePixelRatio || 1;
+      // the view transform is in CSS pixels (LiteGraph applies devicePixelRatio underneath)
       const [x0, y0] = ctx.canvas.ds.convertOffsetToCanvas([n.pos[0] + 10, n.pos[1] + y + 4]);
       const size = `${width - 20}px`;
       if (size !== widget.size) { widget.size = size; textarea.style.width = size; }
-      textarea.style.transform = `translate(${x0 / dpr}px, ${y0 / dpr}px) scale(${scale / dpr})`;
+      textarea.style.transform = `translate(${x0}px, ${y0}px) scale(${scale})`;
       if (!widget.shown) { widget.shown = true; textarea.style.display = ""; }
       if (textarea.dataset.node !== String(n.id)) textarea.dataset.node = String(n.id);
       widget.drawnFrame = ctx.frame();
