@@ -62,11 +62,13 @@ def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
     page = open_editor(context, server, errors)
     set_widgets(page, "KSampler", {"steps": 7, "cfg": 5.5})
     page.wait_for_selector("#tabs .tab.active.dirty")
+    assert page.title() == "*Unsaved Workflow - Loom"
     page.locator("#graph-canvas").focus()
     page.keyboard.press("Control+S")
     answer(page, "my flow")
     page.wait_for_selector("#tabs .tab.active:not(.dirty)")
     assert page.locator("#tabs .tab.active .tab-name").inner_text() == "my flow"
+    assert page.title() == "my flow - Loom"
     saved = serialized(page)
     on_disk = userdata(server, "workflows/my flow.json")
     on_disk.get("extra", {}).pop("ds", None)

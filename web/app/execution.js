@@ -104,7 +104,8 @@ export class Execution {
       this.progressElement.style.width = `${percent}%`;
       this.progressElement.setAttribute("aria-valuenow", String(percent));
     }
-    document.title = percent > 0 && percent < 100 ? `[${percent}%] Loom` : "Loom";
+    const title = this.tabs.pageTitle();
+    document.title = percent > 0 && percent < 100 ? `[${percent}%] ${title}` : title;
   }
 
   finish(promptId) {

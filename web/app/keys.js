@@ -1,6 +1,7 @@
 // The page's shortcuts (the editor binds the graph's own): Ctrl+Enter queue,
 // Ctrl+Shift+Enter queue at the front, Ctrl+Alt+Enter interrupt, Ctrl+S save,
-// Ctrl+O open. Keys typed into a text box are left alone, except the queue ones.
+// Ctrl+O open. Keys typed into a text box are left alone, except the queue ones;
+// nothing fires while a modal dialog is open.
 
 function inTextBox(target) {
   if (!(target instanceof Element)) return false;
@@ -10,7 +11,7 @@ function inTextBox(target) {
 export function bindKeys(target, actions) {
   const handler = (event) => {
     const ctrl = event.ctrlKey || event.metaKey;
-    if (!ctrl) return;
+    if (!ctrl || document.querySelector("dialog[open]")) return;
     let action = null;
     if (event.code === "Enter" || event.code === "NumpadEnter") {
       if (event.altKey) action = () => actions.interrupt();

@@ -198,7 +198,14 @@ export class Tabs {
     return true;
   }
 
+  // "*my flow - Loom": the page title names the open workflow and marks unsaved changes.
+  pageTitle() {
+    const tab = this.current;
+    return tab ? `${tab.dirty ? "*" : ""}${tab.name} - Loom` : "Loom";
+  }
+
   render() {
+    document.title = this.pageTitle();
     const items = this.tabs.map((tab) => {
       const selected = tab.id === this.active;
       const label = h("button", {
