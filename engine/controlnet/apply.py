@@ -33,8 +33,9 @@ def fill_uncond_controls(positive: list, negative: list) -> list:
     entries marked `control_apply_to_uncond` (without an area) are given to the negative
     entries without an area, in turn; extra controls get copies of those entries.
     """
-    def plain(entries):
-        return [(i, e) for i, e in enumerate(entries) if "area" not in e[1]]
+    def plain(entries):  # malformed entries are left for the denoiser to report
+        return [(i, e) for i, e in enumerate(entries)
+                if isinstance(e, (list, tuple)) and len(e) > 1 and isinstance(e[1], dict) and "area" not in e[1]]
 
     shared = [e[1]["control"] for _, e in plain(positive)
               if e[1].get("control_apply_to_uncond") and e[1].get("control") is not None]
