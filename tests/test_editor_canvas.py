@@ -659,3 +659,79 @@ def test_works_at_125_percent_zoom_in_a_1280x720_window(browser, server, tmp_pat
     assert body[:3] == [53, 53, 53], body  # LiteGraph's node background
     assert ed.page.errors == []
     context.close()
+
+
+def test_upload_tooltip_menus_collapse_and_pin(editor, tmp_path):
+    from PIL import Image
+
+    red = tmp_path / "red square.png"
+    Image.new("RGB", (64, 64), (255, 0, 0)).save(red)
+    page = editor.page
+    load = editor.add_by_search(100, 100, "load image", "LoadImage")
+    with page.expect_file_chooser() as chooser:
+        page.mouse.click(*editor.widget_point(load, "upload"))
+    chooser.value.set_files(str(red))
+    page.wait_for_function("(id) => editor.graph.getNodeById(id).widgets[0].value === 'red square.png'", arg=load)
+    assert node_of(editor.saved(), load)["widgets_values"] == ["red square.png", "image"]
+    page.wait_for_timeout(300)
+    # the preview is drawn under the node
+    below = editor.js("""(id) => { const n = editor.graph.getNodeById(id); editor.canvas.draw(true, true);
+        const [x, y] = editor.canvas.ds.convertOffsetToCanvas([n.pos[0] + 20, n.pos[1] + n.size[1] + 20]);
+        return [...editor.canvas.ctx.getImageData(x, y, 1, 1).data]; }""", load)
+    assert below[0] > 200 and below[1] < 60, below
+    editor.shot("upload")
+    # a node's description shows when hovering its title
+    ks = editor.add_by_search(500, 100, "ksampler", "KSampler")
+    page.mouse.move(*editor.title(ks))
+    page.mouse.move(editor.title(ks)[0] + 5, editor.title(ks)[1])
+    page.wait_for_selector(".loom-tooltip:not([hidden])", timeout=3000)
+    assert "Denoises" in page.inner_text(".loom-tooltip")
+    # right-click menus: the canvas offers search and LiteGraph's add-node tree, a node offers bypass
+    page.mouse.click(900, 600, button="right")
+    menu = page.inner_text(".litecontextmenu")
+    assert "Search nodes" in menu and "Add Node" in menu
+    page.mouse.click(1200, 700)
+    page.mouse.click(*editor.title(ks), button="right")
+    assert "Bypass" in page.inner_text(".litecontextmenu")
+    page.click(".litecontextmenu .litemenu-entry:has-text('Bypass')")
+    assert node_of(editor.saved(), ks)["mode"] == 4
+    # Alt+C collapses, P pins
+    page.mouse.click(*editor.title(ks))
+    page.keyboard.press("Alt+KeyC")
+    assert node_of(editor.saved(), ks)["flags"].get("collapsed") is True
+    page.keyboard.press("KeyP")
+    assert node_of(editor.saved(), ks)["flags"].get("pinned") is True
+
+
+def test_extension_hooks_run_per_type_and_per_node(editor):
+    result = editor.js("""async () => {
+        const { createEditor } = await import('/editor/editor.js');
+        const { LiteGraph } = await import('/vendor/litegraph.es.js');
+        const info = await (await fetch('/object_info')).json();
+        const box = document.createElement('div');
+        box.style.cssText = 'position:fixed;left:0;top:0;width:400px;height:300px';
+        const canvas = document.createElement('canvas');
+        box.append(canvas);
+        document.body.append(box);
+        const log = [];
+        const second = await createEditor(canvas, { objectInfo: { KSampler: info.KSampler, VAEDecode: info.VAEDecode }, hooks: {
+            async beforeRegisterNodeDef(nodeType, def) {
+                await new Promise((r) => setTimeout(r, 20));
+                log.push('def:' + def.name);
+                nodeType.prototype.patchedBy = 'ext:' + def.name;
+            },
+            nodeCreated(node) { log.push('created:' + node.type); },
+        } });
+        const node = LiteGraph.createNode('KSampler');
+        second.graph.add(node);
+        const out = { log, patched: node.patchedBy, api: Object.keys(second).sort() };
+        second.destroy();
+        box.remove();
+        return out;
+    }""")
+    assert result["log"] == ["def:KSampler", "def:VAEDecode", "created:KSampler"]
+    assert result["patched"] == "ext:KSampler"
+    for name in ["graph", "canvas", "load", "serialize", "onChange", "undo", "redo", "canUndo", "canRedo",
+                 "applyControlAfterGenerate", "setRunning", "setProgress", "setPreview", "setNodeOutput", "setErrors",
+                 "clearErrors", "applySettings", "fitView", "copy", "paste", "destroy"]:
+        assert name in result["api"]
