@@ -134,7 +134,7 @@ def test_missing_node_types_are_placeholders_and_listed(server, context, errors,
             {"id": 7, "type": "NoSuchNode", "pos": [100, 300], "size": [200, 80], "flags": {}, "order": 1,
              "mode": 0, "inputs": [], "outputs": [], "properties": {}, "widgets_values": []},
         ],
-        "links": [],
+        "links": [[1, 42, 0, 99, 0, "INT"]],  # node 99 does not exist: the link is dropped and reported
     }
     path = tmp_path / "missing.json"
     path.write_text(json.dumps(workflow))
@@ -144,6 +144,8 @@ def test_missing_node_types_are_placeholders_and_listed(server, context, errors,
     text = dialog.inner_text()
     assert "NoSuchNode" in text and "#42" in text and "#7" in text
     assert node_of_type(page, "NoSuchNode")["isMissing"]
+    repaired = page.locator(".toast.warning").inner_text()
+    assert repaired.startswith("Repaired while loading:") and "99" in repaired
     page.screenshot(path=str(tmp_path / "missing.png"))
     page.click("#missing-dialog button.primary")
     assert serialized(page)["custom_key"] == {"kept": True}
