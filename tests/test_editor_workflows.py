@@ -263,3 +263,16 @@ def test_undo_and_redo_buttons_follow_the_editor_and_the_unsaved_marker(server, 
     page.click("#redo-button")
     assert node_of_type(page, "KSampler")["widgets"]["steps"] == steps + 5
     page.wait_for_selector("#tabs .tab.active.dirty")
+
+
+def test_a_file_that_is_not_a_workflow_is_refused_and_the_open_tab_stays(server, context, errors, tmp_path):
+    page = open_editor(context, server, errors)
+    before = serialized(page)
+    for name, text in [("notes.json", '{"hello": 1}'), ("broken.json", '{"nodes": [null, 7], "links": {}}'),
+                       ("half.json", '{"nodes": [')]:
+        (tmp_path / name).write_text(text)
+        page.set_input_files("#import-file", str(tmp_path / name))
+        toast = page.wait_for_selector(f'.toast.error:has-text("{name}")')
+        assert toast.inner_text().startswith(f"Could not open {name}")
+        assert page.locator("#tabs .tab").count() == 1
+        assert serialized(page) == before

@@ -103,9 +103,19 @@ export class Tabs {
     }
     this.sync();
     const tab = { id: this.newId(), name, path, workflow, saved: null, dirty: false };
+    const previous = this.current;
     this.tabs.push(tab);
     this.active = tab.id;
-    this.loadIntoEditor(tab);
+    try {
+      this.loadIntoEditor(tab);
+    } catch (error) {
+      // a workflow the editor cannot load: back to the tab that was open
+      this.tabs.pop();
+      this.active = previous?.id ?? null;
+      if (previous) this.loadIntoEditor(previous);
+      this.render();
+      throw error;
+    }
     if (dirty) {
       tab.saved = "";
       tab.dirty = true;
