@@ -735,3 +735,39 @@ def test_extension_hooks_run_per_type_and_per_node(editor):
                  "applyControlAfterGenerate", "setRunning", "setProgress", "setPreview", "setNodeOutput", "setErrors",
                  "clearErrors", "applySettings", "fitView", "copy", "paste", "destroy"]:
         assert name in result["api"]
+
+
+def test_title_editing_space_drag_pan_and_wheel_zoom(editor):
+    ids = load_txt2img(editor)
+    page = editor.page
+    # double-click the title, type a new one
+    x, y = editor.title(ids["ks"])
+    page.mouse.click(x, y)
+    page.wait_for_timeout(60)
+    page.mouse.click(x, y)
+    page.wait_for_selector(".loom-title-editor")
+    page.keyboard.press("Control+KeyA")
+    page.keyboard.type("Main sampler")
+    page.keyboard.press("Enter")
+    assert node_of(editor.saved(), ids["ks"])["title"] == "Main sampler"
+    page.keyboard.press("Control+KeyZ")
+    assert "title" not in node_of(editor.saved(), ids["ks"])
+    # space + drag pans even over a node, and the node stays where it is
+    before = editor.saved()
+    offset = editor.js("[...editor.canvas.ds.offset]")
+    x, y = editor.title(ids["latent"])
+    page.keyboard.down("Space")
+    editor.drag((x, y), (x + 100, y - 50))
+    page.keyboard.up("Space")
+    moved = editor.js("[...editor.canvas.ds.offset]")
+    assert [round(moved[0] - offset[0]), round(moved[1] - offset[1])] == [100, -50]
+    assert editor.saved() == before
+    # the wheel zooms around the cursor: the graph point under it stays put
+    page.mouse.move(700, 400)
+    under = editor.js("editor.canvas.ds.convertCanvasToOffset([700, 400])")
+    scale = editor.js("editor.canvas.ds.scale")
+    page.mouse.wheel(0, -300)
+    page.wait_for_timeout(100)
+    assert editor.js("editor.canvas.ds.scale") > scale
+    after = editor.js("editor.canvas.ds.convertCanvasToOffset([700, 400])")
+    assert abs(after[0] - under[0]) < 2 and abs(after[1] - under[1]) < 2

@@ -16,6 +16,7 @@ import { installKeys } from "./commands.js";
 import { toggleHelp } from "./keys.js";
 import { installSearch } from "./canvas_search.js";
 import { installTooltips } from "./tooltip.js";
+import { installTitleEditor } from "./title_editor.js";
 import { extendMenus } from "./context_menu.js";
 import { insertOnLink } from "./links.js";
 import { copySelection, paste } from "./clipboard.js";
@@ -228,6 +229,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     () => document.removeEventListener("pointerup", afterPointer, true),
     installKeys(root, canvas, editor, search),
     installTooltips(root, canvas),
+    installTitleEditor(root, canvas, () => checkpoint()),
   ];
   extendMenus(canvas, { search: (e) => search.open(e), fitView: editor.fitView, help: () => toggleHelp(root), setMode: editor.setMode });
   editor.applySettings({ theme: "dark", linkRenderMode: "spline", showMinimap: false });
