@@ -55,16 +55,19 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   canvasElement.removeEventListener("keydown", canvas._key_callback, true);
   document.removeEventListener("keyup", canvas._key_callback, true);
 
-  // The canvas's pixels follow its box and the device pixel ratio (browser zoom, HiDPI screens).
+  // The canvas's pixels follow its box and the device pixel ratio (browser zoom, HiDPI screens);
+  // LiteGraph draws in CSS pixels on top of a base scale that whoever resizes must set again.
+  const ratio = () => Math.max(1, window.devicePixelRatio || 1);
+  const applyScale = () => {
+    const ctx2d = canvasElement.getContext("2d");
+    if (ctx2d.getTransform().a !== ratio()) ctx2d.setTransform(ratio(), 0, 0, ratio(), 0, 0);
+    canvas.setDirty(true, true);
+  };
+  const resize = canvas.resize.bind(canvas);
+  canvas.resize = (w, h) => { resize(w, h); applyScale(); };
   const fit = () => {
-    const dpr = window.devicePixelRatio || 1;
-    const [w, h] = [Math.round(root.clientWidth * dpr), Math.round(root.clientHeight * dpr)];
-    if (w && h && (canvasElement.width !== w || canvasElement.height !== h)) {
-      canvasElement.width = w;
-      canvasElement.height = h;
-      canvasElement.getContext("2d").scale(dpr, dpr); // LiteGraph draws in CSS pixels on top of this
-      canvas.setDirty(true, true);
-    }
+    const [w, h] = [Math.round(root.clientWidth * ratio()), Math.round(root.clientHeight * ratio())];
+    if (w && h) canvas.resize(w, h);
   };
   const resizeObserver = new ResizeObserver(fit);
   resizeObserver.observe(root);
