@@ -19,6 +19,7 @@ from aiohttp import web
 from api import logs, routes_files, routes_frontend, routes_info, routes_jobs, routes_prompt, routes_user, routes_workflow, ws
 from api.errors import error_middleware
 from api.prompt_server import PromptServer
+from graph.version import LOOM_VERSION
 from api.security import StartupError, check_listen_flags, make_access_middleware
 from api.worker import PromptWorker
 from cli import startup
@@ -113,6 +114,7 @@ async def serve(app: web.Application, listen: str, port: int, started=None) -> N
         actual_port = runner.addresses[0][1] if runner.addresses else port
         shown = hosts[0] if ":" not in hosts[0] else f"[{hosts[0]}]"
         print(f"Loom listening on http://{shown}:{actual_port}", flush=True)
+        logging.getLogger("loom.api").info("Loom %s listening on http://%s:%s", LOOM_VERSION, shown, actual_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

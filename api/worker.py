@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 
+from api.progress_state import ProgressState
 from graph.history import build_entry
 
 # ComfyUI's --preview-method values; a prompt may ask for its own in extra_data.
@@ -28,6 +29,7 @@ class PromptWorker(threading.Thread):
         self._stop_event = threading.Event()
         self._free_request: dict | None = None
         self._lock = threading.Lock()
+        self.progress_state = ProgressState(server.send_sync)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -46,6 +48,7 @@ class PromptWorker(threading.Thread):
                 return  # sent by run_one once the history entry is stored
             self.server.last_node_id = data.get("node")
         self.server.send_sync(event, data, client_id)
+        self.progress_state.observe(event, data, client_id)
 
     # -- the loop ------------------------------------------------------------------
 
@@ -63,6 +66,8 @@ class PromptWorker(threading.Thread):
         client_id = item.extra_data.get("client_id") if isinstance(item.extra_data, dict) else None
         server.client_id = client_id
         server.last_prompt_id = item.prompt_id
+        started = time.perf_counter()
+        log.info("prompt %s started", item.prompt_id)
         try:
             extra_data = dict(item.extra_data)
             if extra_data.get("preview_method") not in PREVIEW_METHODS:
@@ -83,7 +88,10 @@ class PromptWorker(threading.Thread):
             server.prompt_queue.finish(item.prompt_id, entry)
         except Exception:
             log.exception("could not store the history of %s", item.prompt_id)
+        log.info("prompt %s %s in %.2f seconds", item.prompt_id, entry["status"]["status_str"],
+                 time.perf_counter() - started)
         server.last_node_id = None
+        self.progress_state.observe("executing", {"node": None, "prompt_id": item.prompt_id}, client_id)
         server.send_sync("executing", {"node": None, "display_node": None, "prompt_id": item.prompt_id}, client_id)
         server.client_id = None
 

@@ -32,8 +32,15 @@ def test_event_order_history_and_cached_rerun(server):
                 assert status == 200 and body["node_errors"] == {} and isinstance(body["number"], (int, float))
                 prompt_id = body["prompt_id"]
                 events = [e for e in await events_until_done(ws, prompt_id) if e["type"] != "status"]
+                states = [e["data"]["nodes"] for e in events if e["type"] == "progress_state"]
+                events = [e for e in events if e["type"] != "progress_state"]
                 assert types(events) == ["execution_start", "execution_cached", "executing", "progress", "progress",
                                          "progress", "executing", "executed", "execution_success", "executing"]
+                # ComfyUI's per-node progress_state: node 1 runs 1..3 of 3, then finishes; node 2 runs
+                assert [(s["1"]["state"], s["1"]["value"]) for s in states[:4]] == [
+                    ("running", 0.0), ("running", 1.0), ("running", 2.0), ("running", 3.0)]
+                assert states[4]["1"]["state"] == "finished" and states[4]["2"]["state"] == "running"
+                assert states[-1]["2"]["state"] == "finished" and states[-1]["1"]["max"] == 3.0
                 assert [e["data"]["value"] for e in events if e["type"] == "progress"] == [1, 2, 3]
                 assert [e["data"]["node"] for e in events if e["type"] == "executing"] == ["1", "2", None]
                 executed = events[types(events).index("executed")]["data"]

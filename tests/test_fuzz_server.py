@@ -108,6 +108,11 @@ def test_userdata_readers_never_see_a_partial_file(server):
     bad, listing = asyncio.run(scenario())
     assert bad == []
     assert listing == ["big.json"], "temporary files never show in listings"
+    import os
+    path = server.server.store.path.parent / "default" / "workflows" / "big.json"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask, "atomic writes keep the usual permissions"
 
 
 def test_relative_base_directory_works_for_userdata_and_uploads(tmp_path, monkeypatch):
