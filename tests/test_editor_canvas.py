@@ -616,6 +616,14 @@ def test_feedback_settings_help_and_minimap(editor):
     page.wait_for_timeout(400)
     editor.shot("light")
     editor.js("editor.applySettings({ theme: 'dark', showMinimap: false })")
+    # snapping: a moved node lands on the 20 px grid
+    x, y = editor.title(ids["vae"])
+    editor.drag((x, y), (x + 33, y + 27))
+    assert all(v % 20 == 0 for v in node_of(editor.saved(), ids["vae"])["pos"])
+    editor.js("editor.applySettings({ snapToGrid: false })")
+    x, y = editor.title(ids["vae"])
+    editor.drag((x, y), (x + 33, y + 27))
+    assert not all(v % 20 == 0 for v in node_of(editor.saved(), ids["vae"])["pos"])
     assert not page.is_visible(".loom-minimap")
     # the help panel lists the shortcuts
     page.mouse.click(640, 700)
@@ -719,18 +727,19 @@ def test_extension_hooks_run_per_type_and_per_node(editor):
                 await new Promise((r) => setTimeout(r, 20));
                 log.push('def:' + def.name);
                 nodeType.prototype.patchedBy = 'ext:' + def.name;
+                nodeType.prototype.onNodeCreated = function () { this.madeBy = 'ext'; };  // no chaining
             },
             nodeCreated(node) { log.push('created:' + node.type); },
         } });
         const node = LiteGraph.createNode('KSampler');
         second.graph.add(node);
-        const out = { log, patched: node.patchedBy, api: Object.keys(second).sort() };
+        const out = { log, patched: node.patchedBy, madeBy: node.madeBy, api: Object.keys(second).sort() };
         second.destroy();
         box.remove();
         return out;
     }""")
     assert result["log"] == ["def:KSampler", "def:VAEDecode", "created:KSampler"]
-    assert result["patched"] == "ext:KSampler"
+    assert result["patched"] == "ext:KSampler" and result["madeBy"] == "ext"
     for name in ["graph", "canvas", "load", "serialize", "onChange", "undo", "redo", "canUndo", "canRedo",
                  "applyControlAfterGenerate", "setRunning", "setProgress", "setPreview", "setNodeOutput", "setErrors",
                  "clearErrors", "applySettings", "fitView", "copy", "paste", "destroy"]:

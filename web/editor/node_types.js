@@ -84,12 +84,18 @@ export async function registerNodeTypes(lib, objectInfo, hooks, ctx) {
         const size = this.computeSize();
         this.setSize([Math.max(size[0], 220), size[1]]);
       }
-      onNodeCreated() { hooks.nodeCreated?.(this); }
       onConfigure() { ensureWidgetInputs(this); this.onLoomConfigured?.(); }
       onRemoved() { for (const w of this.widgets ?? []) w.onRemove?.(); }
     };
     nodeType.description = def.description;
     if (hooks.beforeRegisterNodeDef) await hooks.beforeRegisterNodeDef(nodeType, def);
+    // after the extensions' patches, so that one replacing onNodeCreated cannot drop the hook
+    const own = nodeType.prototype.onNodeCreated;
+    nodeType.prototype.onNodeCreated = function onNodeCreated(...args) {
+      const result = own?.apply(this, args);
+      hooks.nodeCreated?.(this);
+      return result;
+    };
     LiteGraph.registerNodeType(name, nodeType);
   }
 }
