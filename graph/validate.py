@@ -223,8 +223,9 @@ class _Checker:
             info = [input_type, options]
             if name not in inputs:
                 if category == "required":
+                    title = (node.get("_meta") or {}).get("title") or node["class_type"]
                     errors.append(_error("required_input_missing", "Required input is missing",
-                                         f"{name}", {"input_name": name}))
+                                         f"{name} (node #{node_id} '{title}')", {"input_name": name}))
                 continue
             value = inputs[name]
             if isinstance(value, list):

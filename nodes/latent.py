@@ -164,16 +164,18 @@ class LatentComposite:
             result[:, :, y:y + sh, x:x + sw] = source
         else:
             mask = torch.ones_like(source)
+            # Slices, not indexes: a feather wider than the pasted region must not fail. These
+            # are ComfyUI's bounds, so wide feathers blend exactly as they do there.
             for t in range(feather):
                 weight = (t + 1) / feather
                 if y != 0:
-                    mask[:, :, t, :] *= weight
+                    mask[:, :, t:t + 1, :] *= weight
                 if y + sh < height:
-                    mask[:, :, sh - 1 - t, :] *= weight
+                    mask[:, :, sh - 1 - t:sh - t, :] *= weight
                 if x != 0:
-                    mask[:, :, :, t] *= weight
+                    mask[:, :, :, t:t + 1] *= weight
                 if x + sw < width:
-                    mask[:, :, :, sw - 1 - t] *= weight
+                    mask[:, :, :, sw - 1 - t:sw - t] *= weight
             result[:, :, y:y + sh, x:x + sw] = source * mask + region * (1 - mask)
         out = samples_to.copy()
         out["samples"] = result

@@ -130,3 +130,22 @@ def test_lora_branch_and_plain_branch_in_one_graph_equal_each_run_alone(base, re
     assert result.status_str == "success", result.error
     assert np.array_equal(saved_pixels(base, result, "9"), plain_alone)
     assert np.array_equal(saved_pixels(base, result, "19"), lora_alone)
+
+
+def test_old_inpainting_prompt_without_grow_mask_by_names_the_input_and_the_node_title():
+    """ComfyUI refuses a VAEEncodeForInpaint without grow_mask_by; so does Loom, and says where."""
+    from graph.validate import validate_prompt
+    from nodes.registry import NodeRegistry
+
+    classes = NodeRegistry(load_custom_nodes=False).load().classes
+    prompt = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+        "2": {"class_type": "VAEEncodeForInpaint", "inputs": {"pixels": ["1", 0], "vae": ["1", 0], "mask": ["1", 0]},
+              "_meta": {"title": "Inpaint encode"}},
+        "3": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+        "4": {"class_type": "SaveLatent", "inputs": {"samples": ["2", 0], "filename_prefix": "x"}},
+    }
+    result = validate_prompt(prompt, classes)
+    errors = [e for e in result.node_errors["2"]["errors"] if e["type"] == "required_input_missing"]
+    assert errors[0]["extra_info"]["input_name"] == "grow_mask_by"
+    assert errors[0]["details"] == "grow_mask_by (node #2 'Inpaint encode')"

@@ -171,3 +171,17 @@ def test_load_latent_rejects_a_file_that_is_not_a_latent(tmp_folders):
     (tmp_folders.input_dir / "bad.latent").write_text("garbage")
     with pytest.raises(ValueError, match="latent: 'bad.latent' is not a readable"):
         LoadLatent().load("bad.latent")
+
+
+def test_latent_composite_feather_wider_than_the_pasted_region_does_not_fail():
+    """ComfyUI clamps (its slices run past the region); Loom used to raise IndexError."""
+    import torch
+
+    from nodes.latent import LatentComposite
+
+    target = {"samples": torch.zeros(1, 4, 8, 8)}
+    source = {"samples": torch.ones(1, 4, 2, 2)}
+    result = LatentComposite().composite(target, source, 16, 16, feather=40)[0]["samples"]
+    pasted = result[:, :, 2:4, 2:4]
+    assert result.shape == (1, 4, 8, 8) and 0 < float(pasted.min()) <= float(pasted.max()) < 1
+    assert float(result[:, :, :2].abs().sum()) == 0.0, "nothing outside the region changes"
