@@ -73,6 +73,7 @@ class Editor:
     def __init__(self, page, shots):
         self.page = page
         self.shots = shots
+        self.selects = 0
 
     def js(self, expression, arg=None):
         return self.page.evaluate(expression, arg)
@@ -106,6 +107,12 @@ class Editor:
             const [x, y] = editor.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] - 15]);
             return [x, y];
         }""", node_id)
+
+    def select(self, node_id, button="left"):
+        """Click a node's title, each time 30 px from the last, so two selections never make a double-click."""
+        self.selects += 1
+        x, y = self.title(node_id)
+        self.page.mouse.click(x + 30 * (self.selects % 3 - 1), y, button=button)
 
     def widget_point(self, node_id, name, fraction=0.5):
         """Client coordinates inside a widget (fraction of its width)."""
@@ -302,12 +309,12 @@ def test_undo_redo_a_series_of_edits(editor):
     states.append(editor.saved())
     assert node_of(states[2], ids["pos"])["widgets_values"] == ["a cat on a sofa"]
     # 3: mute a node with Ctrl+M
-    page.mouse.click(*editor.title(ids["latent"]))
+    editor.select(ids["latent"])
     page.keyboard.press("Control+KeyM")
     states.append(editor.saved())
     assert node_of(states[3], ids["latent"])["mode"] == 2
     # 4: delete a node with Delete
-    page.mouse.click(*editor.title(ids["vae"]))
+    editor.select(ids["vae"])
     page.keyboard.press("Delete")
     page.wait_for_timeout(100)
     states.append(editor.saved())
@@ -466,7 +473,7 @@ def test_copy_paste_between_two_tabs(browser, server, tmp_path):
     second = open_editor(browser, server, tmp_path, context)
     ids = load_txt2img(first)
     first.js("(id) => { const w = editor.graph.getNodeById(id).widgets.find((w) => w.name === 'steps'); w.value = 33; }", ids["ks"])
-    first.page.mouse.click(*first.title(ids["ks"]))
+    first.select(ids["ks"])
     first.page.keyboard.press("Control+KeyC")
     # the other tab pastes the node at the mouse, widgets included, without links
     second.page.bring_to_front()
@@ -489,7 +496,7 @@ def test_copy_paste_between_two_tabs(browser, server, tmp_path):
     assert {i["name"] for i in new["inputs"] if i["link"] is not None} == {"model", "positive", "negative", "latent_image"}
     # Ctrl+D duplicates the selection beside it and leaves the clipboard alone
     clipboard = first.js("localStorage.getItem('litegrapheditor_clipboard')")
-    first.page.mouse.click(*first.title(ids["vae"]))
+    first.select(ids["vae"])
     first.page.keyboard.press("Control+KeyD")
     assert len(by_type(first.saved(), "VAEDecode")) == 2
     assert first.js("localStorage.getItem('litegrapheditor_clipboard')") == clipboard
@@ -568,7 +575,7 @@ def test_primitive_reroute_note_group_and_modes(editor):
             const [x, y] = editor.canvas.ds.convertOffsetToCanvas([n.pos[0] + n.size[0] - 6, n.pos[1] + n.size[1] - 4]);
             return [...editor.canvas.ctx.getImageData(x, y, 1, 1).data]; }""", node_id)
     normal = pixel(ids["latent"])
-    editor.page.mouse.click(*editor.title(ids["latent"]))
+    editor.select(ids["latent"])
     editor.page.keyboard.press("Control+KeyB")
     bypassed = pixel(ids["latent"])
     editor.page.keyboard.press("Control+KeyB")
@@ -579,7 +586,7 @@ def test_primitive_reroute_note_group_and_modes(editor):
     assert node_of(editor.saved(), ids["latent"])["mode"] == 2
     editor.shot("modes")
     # group the selection and move the group: its nodes follow
-    editor.page.mouse.click(*editor.title(ids["latent"]))
+    editor.select(ids["latent"])
     editor.page.keyboard.press("Control+KeyG")
     group = editor.saved()["groups"][0]
     before = node_of(editor.saved(), ids["latent"])["pos"]
@@ -699,12 +706,12 @@ def test_upload_tooltip_menus_collapse_and_pin(editor, tmp_path):
     menu = page.inner_text(".litecontextmenu")
     assert "Search nodes" in menu and "Add Node" in menu
     page.mouse.click(1200, 700)
-    page.mouse.click(*editor.title(ks), button="right")
+    editor.select(ks, button="right")
     assert "Bypass" in page.inner_text(".litecontextmenu")
     page.click(".litecontextmenu .litemenu-entry:has-text('Bypass')")
     assert node_of(editor.saved(), ks)["mode"] == 4
     # Alt+C collapses, P pins
-    page.mouse.click(*editor.title(ks))
+    editor.select(ks)
     page.keyboard.press("Alt+KeyC")
     assert node_of(editor.saved(), ks)["flags"].get("collapsed") is True
     page.keyboard.press("KeyP")

@@ -153,7 +153,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
         if (!known.has(node.type) && !LiteGraph.registered_node_types[node.type]) registerPlaceholder(lib, node.type);
       }
       kept = extraKeys(wf);
-      feedback.clearErrors();
+      feedback.reset();
       configure(wf);
       undo.reset(editKey(serialize()));
       return { missing: missing.filter((m) => !subgraphIds.has(m.type)), repaired };

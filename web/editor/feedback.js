@@ -32,7 +32,23 @@ export class Feedback {
     this.redraw();
   }
 
-  setRunning(id) { this.running = id == null ? null : outerId(id); this.redraw(); }
+  /** A new running node ends the previous one's progress bar; null ends the run. */
+  setRunning(id) {
+    const next = id == null ? null : outerId(id);
+    if (next !== this.running) this.progress.clear();
+    this.running = next;
+    this.redraw();
+  }
+
+  /** Forget everything shown (another workflow is being loaded). */
+  reset() {
+    this.running = null;
+    this.progress.clear();
+    this.images.clear();
+    this.text.clear();
+    this.errors.clear();
+    this.redraw();
+  }
   setProgress(id, value, max) { this.progress.set(outerId(id), max ? value / max : 0); this.redraw(); }
   setPreview(id, url) { this.loadImages(id, [url]); }
 
