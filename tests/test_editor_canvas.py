@@ -647,6 +647,11 @@ def test_feedback_settings_help_and_minimap(editor):
         const [x, y] = editor.canvas.ds.convertOffsetToCanvas(n.pos);
         return x >= 0 && y >= 0 && x < editor.canvas.canvas.width && y < editor.canvas.canvas.height; })""")
     assert inside
+    # the view is saved with the workflow and restored when it is opened again
+    wf = editor.js("() => { editor.canvas.ds.scale = 1.3; editor.canvas.ds.offset = [-40, 25]; return editor.serialize(); }")
+    assert wf["extra"]["ds"] == {"scale": 1.3, "offset": [-40, 25]}
+    editor.js("(wf) => { editor.canvas.ds.scale = 0.5; editor.load(wf); }", wf)
+    assert editor.js("[editor.canvas.ds.scale, [...editor.canvas.ds.offset]]") == [1.3, [-40, 25]]
 
 
 def test_works_at_125_percent_zoom_in_a_1280x720_window(browser, server, tmp_path):

@@ -107,6 +107,8 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   function serialize() {
     const wf = graph.serialize();
     wf.version = 0.4;
+    // the view travels with the workflow, as ComfyUI keeps it (not an edit: editKey leaves it out)
+    wf.extra = { ...(wf.extra ?? {}), ds: { scale: canvas.ds.scale, offset: [...canvas.ds.offset] } };
     return mergeExtraKeys(wf, kept);
   }
   const notify = () => { for (const cb of listeners) cb(); };
@@ -155,6 +157,11 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
       kept = extraKeys(wf);
       feedback.reset();
       configure(wf);
+      const ds = wf.extra?.ds;
+      if (ds && Number.isFinite(ds.scale) && ds.scale > 0 && Array.isArray(ds.offset)) {
+        canvas.ds.scale = ds.scale;
+        canvas.ds.offset = [Number(ds.offset[0]) || 0, Number(ds.offset[1]) || 0];
+      }
       undo.reset(editKey(serialize()));
       return { missing: missing.filter((m) => !subgraphIds.has(m.type)), repaired };
     },
