@@ -121,9 +121,16 @@ def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_galler
     seen = page.evaluate("() => progressSeen")
     assert "50" in seen and "100" in seen and seen[-1] == "0"
     page.click("#gallery-panel-button")
-    thumb = page.wait_for_selector(f'.gallery-item[data-filename="{image["filename"]}"] img')
-    page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=thumb)
+    thumb = f'.gallery-item[data-filename="{image["filename"]}"] img'
+    page.wait_for_function("s => { const img = document.querySelector(s); return img?.complete && img.naturalWidth === 64; }",
+                           arg=thumb)
     page.screenshot(path=str(tmp_path / "gallery.png"))
+    # an output image opens full size, and its embedded workflow opens in a new tab
+    queued_ids = [n["id"] for n in serialized(page)["nodes"]]
+    page.locator(thumb).first.click()
+    page.click("#image-dialog button:has-text('Open its workflow')")
+    page.wait_for_function("() => document.querySelectorAll('#tabs .tab').length === 2")
+    assert [n["id"] for n in serialized(page)["nodes"]] == queued_ids
     # the status line follows the queue and the seed control ran after queueing ("randomize" by default)
     page.wait_for_function("() => document.querySelector('#status').textContent === 'Queue: 0'")
 

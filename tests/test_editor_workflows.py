@@ -81,6 +81,12 @@ def test_save_reload_and_reopen_gives_the_same_graph(server, context, errors):
     page.locator("#graph-canvas").focus()
     page.keyboard.press("Control+O")
     page.wait_for_selector("#workflows-panel:not([hidden])")
+    item = page.locator('.workflow-item[data-path="workflows/my flow.json"]')
+    page.fill("#workflow-filter", "other")
+    item.wait_for(state="hidden")
+    page.fill("#workflow-filter", "FLOW my")
+    item.wait_for(state="visible")
+    page.fill("#workflow-filter", "")
     page.click('.workflow-item[data-path="workflows/my flow.json"] .open-workflow')
     page.wait_for_function("() => document.querySelector('#tabs .tab.active .tab-name')?.textContent === 'my flow'")
     assert serialized(page) == saved

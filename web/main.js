@@ -77,7 +77,7 @@ async function main() {
   const settings = new Settings({ api, onApply: (values) => editor.applySettings(values) });
   const settingsLoaded = settings.load();
   const tabs = new Tabs({ editor, element: $("tabs"), onLoaded: (report) => reportLoad(report) });
-  const gallery = new Gallery({ api });
+  const gallery = new Gallery({ api, onOpenWorkflow: (file) => workflows.openFile(file) });
   const queuePanel = new QueuePanel({
     api,
     onOpen: async ({ workflow, prompt, name }) => {

@@ -5,8 +5,10 @@ import { h, showDialog } from "./ui.js";
 const MAX_ITEMS = 200;
 
 export class Gallery {
-  constructor({ api }) {
+  // onOpenWorkflow(file): open the workflow an output image carries.
+  constructor({ api, onOpenWorkflow = null }) {
     this.api = api;
+    this.onOpenWorkflow = onOpenWorkflow;
     this.items = [];
     this.historyLoaded = false;
     this.list = h("ul", { class: "gallery-list", "aria-live": "polite" });
@@ -73,6 +75,12 @@ export class Gallery {
     const body = h("figure", { class: "lightbox" },
       h("img", { src: url, alt: image.filename }),
       h("figcaption", {}, h("a", { href: url, download: image.filename }, `Download ${image.filename}`)));
-    return showDialog({ title: image.filename, body, id: "image-dialog" });
+    const buttons = [{ label: "Close", value: null, primary: true }];
+    if (this.onOpenWorkflow) buttons.unshift({ label: "Open its workflow", value: "open" });
+    return showDialog({ title: image.filename, body, id: "image-dialog", buttons }).then(async (choice) => {
+      if (choice !== "open") return;
+      const blob = await (await fetch(url)).blob();
+      await this.onOpenWorkflow(new File([blob], image.filename, { type: blob.type }));
+    });
   }
 }

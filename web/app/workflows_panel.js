@@ -15,6 +15,10 @@ export class WorkflowsPanel {
     this.editor = editor;
     this.onError = onError;
     this.list = h("ul", { class: "workflow-list", "aria-label": "Saved workflows" });
+    this.filter = h("input", {
+      type: "search", placeholder: "Filter saved workflows", "aria-label": "Filter saved workflows", id: "workflow-filter",
+      oninput: () => this.applyFilter(),
+    });
     this.picker = h("input", {
       type: "file", accept: ".json,application/json,image/png,image/webp", hidden: true, id: "import-file",
       onchange: () => {
@@ -31,7 +35,7 @@ export class WorkflowsPanel {
         button("Import…", () => this.picker.click(), "import-workflow"),
         button("Export JSON", () => this.exportJSON(), "export-workflow"),
         button("Export API", () => this.exportAPI(), "export-api")),
-      this.picker, h("h3", {}, "Saved"), this.list);
+      this.picker, h("h3", {}, "Saved"), this.filter, this.list);
   }
 
   async refresh() {
@@ -45,6 +49,15 @@ export class WorkflowsPanel {
     const paths = files.map((file) => (typeof file === "string" ? file : file.path)).filter((p) => p.endsWith(".json"));
     this.list.replaceChildren(...paths.map((path) => this.row(DIR + path)));
     if (!paths.length) this.list.append(h("li", { class: "empty" }, "No saved workflows yet."));
+    this.applyFilter();
+  }
+
+  applyFilter() {
+    const words = this.filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const item of this.list.querySelectorAll(".workflow-item")) {
+      const path = item.dataset.path.toLowerCase();
+      item.hidden = !words.every((word) => path.includes(word));
+    }
   }
 
   row(path) {
