@@ -241,6 +241,7 @@ def test_build_txt2img_by_mouse_and_keyboard(editor):
     editor.shot("txt2img")
     wf = editor.saved()
     assert wf["version"] == 0.4
+    assert wf["id"].count("-") == 4 and set(wf["id"]) - set("0-")  # a real uuid
     assert sorted(n["type"] for n in wf["nodes"]) == sorted(
         ["CheckpointLoaderSimple", "CLIPTextEncode", "CLIPTextEncode", "EmptyLatentImage", "KSampler", "VAEDecode", "SaveImage"])
     assert linkset(wf) == TXT2IMG_LINKS

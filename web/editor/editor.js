@@ -131,6 +131,8 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
       delete data.definitions;
       graph.configure(data);
       for (const node of graph._nodes) node.onLoomAfterLoad?.();
+      // a workflow needs its own id (LiteGraph leaves new graphs at the all-zero uuid)
+      if (!graph.id || /^[0-]+$/.test(graph.id)) graph.id = lib.createUuidv4();
     } finally {
       loading = false;
     }
@@ -152,7 +154,8 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
       const subgraphIds = new Set((wf.definitions?.subgraphs ?? []).map((s) => s.id));
       const missing = findMissing(wf, (t) => known.has(t) || subgraphIds.has(t));
       for (const node of wf.nodes) {
-        if (!known.has(node.type) && !LiteGraph.registered_node_types[node.type]) registerPlaceholder(lib, node.type);
+        if (known.has(node.type) || LiteGraph.registered_node_types[node.type]) continue;
+        registerPlaceholder(lib, node.type, subgraphIds.has(node.type) ? "subgraph: kept, not editable yet" : undefined);
       }
       kept = extraKeys(wf);
       feedback.reset();
@@ -243,6 +246,7 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
   ];
   extendMenus(canvas, { search: (e) => search.open(e), fitView: editor.fitView, help: () => toggleHelp(root), setMode: editor.setMode });
   editor.applySettings({ theme: "dark", linkRenderMode: "spline", showMinimap: false });
+  configure({ nodes: [], links: [], version: 0.4 });
   undo.reset(editKey(serialize()));
   canvas.startRendering?.();
   return editor;

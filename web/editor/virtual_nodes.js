@@ -130,11 +130,12 @@ export function registerVirtualNodes(lib, ctx) {
 }
 
 /** A stand-in for a node type that is not installed: drawn red, saved exactly as loaded. */
-export function registerPlaceholder(lib, type) {
+export function registerPlaceholder(lib, type, note = `not installed: ${type}`) {
   const { LiteGraph, LGraphNode } = lib;
   class Missing extends LGraphNode {
     static title = type;
     static missing = true;
+    static skip_list = true; // not offered in LiteGraph's add-node menu
     constructor(title) { super(title ?? type); this.isMissing = true; }
     onConfigure(info) { this.raw = clone(info); }
     serialize() {
@@ -149,7 +150,7 @@ export function registerPlaceholder(lib, type) {
       c.strokeRect(-1, -LiteGraph.NODE_TITLE_HEIGHT - 1, this.size[0] + 2, this.size[1] + LiteGraph.NODE_TITLE_HEIGHT + 2);
       c.fillStyle = "#f88";
       c.font = "12px sans-serif";
-      c.fillText("not installed: " + type, 8, this.size[1] - 8);
+      c.fillText(note, 8, this.size[1] - 8);
       c.restore();
     }
   }
