@@ -359,6 +359,10 @@ MISSING_NODE = {
 }
 
 
+SUBGRAPH_NODE = {"id": 4, "type": "9c1d6cda-0000-4000-8000-000000000001", "pos": [40, 400], "size": [200, 80],
+                 "flags": {}, "order": 3, "mode": 0, "inputs": [], "outputs": [], "properties": {}, "widgets_values": []}
+
+
 def missing_workflow():
     return {
         "last_node_id": 3, "last_link_id": 2, "version": 0.4, "config": {}, "groups": [],
@@ -374,6 +378,7 @@ def missing_workflow():
             {"id": 3, "type": "SaveImage", "pos": [760, 100], "size": [300, 100], "flags": {}, "order": 2, "mode": 0,
              "inputs": [{"name": "images", "type": "IMAGE", "link": 2}], "outputs": [],
              "properties": {}, "widgets_values": ["out"]},
+            SUBGRAPH_NODE,
         ],
         "links": [[1, 1, 0, 2, 0, "MODEL"], [2, 2, 0, 3, 0, "IMAGE"], [2, 2, 0, 3, 0, "IMAGE"],  # duplicate
                   [5, 1, 0, 9, 0, "MODEL"],  # dangling: node 9 does not exist
@@ -405,6 +410,8 @@ def test_missing_node_type_is_a_placeholder_that_keeps_its_data(editor):
     assert saved["my_top_level_key"] == [1, 2, 3]
     assert saved["extra"]["my_tool"] == {"keep": True}
     assert node_of(saved, 3)["widgets_values"] == ["renamed"]
+    sub = node_of(saved, 4)
+    assert {k: sub[k] for k in SUBGRAPH_NODE if k != "order"} == {k: v for k, v in SUBGRAPH_NODE.items() if k != "order"}
     assert node_of(saved, 1)["outputs"][0]["links"] == [1]
     # the saved file opens again the same way, and v1 files load too
     again = editor.js("(wf) => editor.load(wf)", saved)
