@@ -151,11 +151,14 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     load(workflow) {
       const wf = toV04(workflow);
       const repaired = repairLinks(wf);
-      const subgraphIds = new Set((wf.definitions?.subgraphs ?? []).map((s) => s.id));
+      const subgraphs = new Map((wf.definitions?.subgraphs ?? []).map((s) => [s.id, s]));
+      const subgraphIds = new Set(subgraphs.keys());
       const missing = findMissing(wf, (t) => known.has(t) || subgraphIds.has(t));
       for (const node of wf.nodes) {
         if (known.has(node.type) || LiteGraph.registered_node_types[node.type]) continue;
-        registerPlaceholder(lib, node.type, subgraphIds.has(node.type) ? "subgraph: kept, not editable yet" : undefined);
+        const sub = subgraphs.get(node.type);
+        if (sub) registerPlaceholder(lib, node.type, "subgraph: kept, not editable yet", sub.name || "Subgraph");
+        else registerPlaceholder(lib, node.type);
       }
       kept = extraKeys(wf);
       feedback.reset();

@@ -130,13 +130,13 @@ export function registerVirtualNodes(lib, ctx) {
 }
 
 /** A stand-in for a node type that is not installed: drawn red, saved exactly as loaded. */
-export function registerPlaceholder(lib, type, note = `not installed: ${type}`) {
+export function registerPlaceholder(lib, type, note = `not installed: ${type}`, title = type) {
   const { LiteGraph, LGraphNode } = lib;
   class Missing extends LGraphNode {
-    static title = type;
+    static title = title;
     static missing = true;
     static skip_list = true; // not offered in LiteGraph's add-node menu
-    constructor(title) { super(title ?? type); this.isMissing = true; }
+    constructor(name) { super(name ?? title); this.isMissing = true; }
     onConfigure(info) { this.raw = clone(info); }
     serialize() {
       const o = super.serialize();
