@@ -14,6 +14,15 @@ export const SETTINGS = [
   { id: "Loom.ShowMinimap", label: "Show minimap", type: "checkbox", default: false },
 ];
 
+const SHORTCUTS = [
+  ["Ctrl+Enter", "Queue the workflow"],
+  ["Ctrl+Shift+Enter", "Queue it at the front"],
+  ["Ctrl+Alt+Enter", "Interrupt the running prompt"],
+  ["Ctrl+S", "Save"],
+  ["Ctrl+O", "Open a saved workflow"],
+  ["Escape", "Close the panel"],
+];
+
 export class Settings {
   constructor({ api, onApply = () => {} }) {
     this.api = api;
@@ -21,7 +30,9 @@ export class Settings {
     this.values = Object.fromEntries(SETTINGS.map((setting) => [setting.id, setting.default]));
     this.controls = new Map();
     this.element = h("form", { class: "settings", onsubmit: (event) => event.preventDefault() },
-      ...SETTINGS.map((setting) => this.control(setting)));
+      ...SETTINGS.map((setting) => this.control(setting)),
+      h("h3", {}, "Keyboard shortcuts"),
+      h("dl", { class: "shortcuts" }, ...SHORTCUTS.flatMap(([keys, what]) => [h("dt", {}, h("kbd", {}, keys)), h("dd", {}, what)])));
   }
 
   async load() {
