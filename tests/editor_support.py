@@ -31,7 +31,11 @@ import { api } from "../../scripts/api.js";
 const log = (window.extensionLog ??= []);
 app.registerExtension({
   name: "test.recorder",
-  async init() { log.push("init"); },
+  async init() {
+    log.push("init");
+    app.ui.settings.addSetting({id: "Recorder.Flag", name: "Recorder flag", type: "boolean", defaultValue: true,
+                                onChange: (value) => log.push("flag:" + value)});
+  },
   async setup(appArg) { log.push(appArg === app && app.graph ? "setup:graph" : "setup"); },
   async beforeRegisterNodeDef(nodeType, nodeDef) {
     if (nodeDef.name === "KSampler") log.push("beforeRegisterNodeDef:KSampler");

@@ -202,6 +202,15 @@ def test_extensions_load_through_the_comfyui_shims_and_their_hooks_run(server, c
     assert log[0] == "init"
     assert "beforeRegisterNodeDef:KSampler" in log and "nodeCreated:KSampler" in log
     assert log.index("setup:graph") > log.index("nodeCreated:KSampler")
+    # a setting added with app.ui.settings.addSetting: shown, applied at once, stored on the server
+    assert "flag:true" in log
+    page.click("#settings-panel-button")
+    page.wait_for_selector("label[for='setting-Recorder.Flag']:has-text('Recorder flag')")
+    with page.expect_response(lambda r: "/settings/Recorder.Flag" in r.url and r.request.method == "POST"):
+        page.uncheck("#setting-Recorder\\.Flag")
+    assert page.evaluate("() => window.extensionLog").count("flag:false") == 1
+    assert get_json(server + "settings")["Recorder.Flag"] is False
+    assert page.evaluate("() => loom.app.ui.settings.getSettingValue('Recorder.Flag')") is False
 
 
 @pytest.mark.parametrize("size, scale", [(VIEWPORT, 1), ({"width": 1024, "height": 576}, 1.25)], ids=["1280x720", "zoom125"])

@@ -75,7 +75,7 @@ async function main() {
   fitCanvas();
 
   const settings = new Settings({ api, onApply: (values) => editor.applySettings(values) });
-  const settingsLoaded = settings.load();
+  const settingsLoaded = settings.load().then(() => app.attachSettings(settings));
   const tabs = new Tabs({ editor, element: $("tabs"), onLoaded: (report) => reportLoad(report) });
   const gallery = new Gallery({ api, onOpenWorkflow: (file) => workflows.openFile(file) });
   const queuePanel = new QueuePanel({

@@ -12,6 +12,28 @@ export class ExtensionHost {
     this.editor = null;
     this.api = null;
     this.actions = {};
+    this.settings = null;
+    this.pendingSettings = [];
+  }
+
+  // ComfyUI's app.ui.settings, enough for simple extensions; settings added before the
+  // page's settings exist are kept until then.
+  get ui() {
+    return {
+      settings: {
+        addSetting: (setting) => {
+          if (this.settings) this.settings.addSetting(setting);
+          else this.pendingSettings.push(setting);
+        },
+        getSettingValue: (id, fallback) => this.settings?.get(id) ?? fallback,
+        setSettingValue: (id, value) => this.settings?.set(id, value),
+      },
+    };
+  }
+
+  attachSettings(settings) {
+    this.settings = settings;
+    for (const setting of this.pendingSettings.splice(0)) settings.addSetting(setting);
   }
 
   // Called once by main.js: what extensions can reach through `app`.

@@ -28,9 +28,13 @@ export class Settings {
     this.api = api;
     this.onApply = onApply;
     this.values = Object.fromEntries(SETTINGS.map((setting) => [setting.id, setting.default]));
+    this.stored = {};
     this.controls = new Map();
+    this.listeners = new Map(); // id -> onChange of settings added by extensions
+    this.extensionSection = h("div", { class: "extension-settings" });
     this.element = h("form", { class: "settings", onsubmit: (event) => event.preventDefault() },
       ...SETTINGS.map((setting) => this.control(setting)),
+      this.extensionSection,
       h("h3", {}, "Keyboard shortcuts"),
       h("dl", { class: "shortcuts" }, ...SHORTCUTS.flatMap(([keys, what]) => [h("dt", {}, h("kbd", {}, keys)), h("dd", {}, what)])));
   }
@@ -38,6 +42,7 @@ export class Settings {
   async load() {
     try {
       const stored = await this.api.getSettings();
+      this.stored = stored && typeof stored === "object" ? stored : {};
       for (const setting of SETTINGS) {
         if (stored && setting.id in stored) this.values[setting.id] = stored[setting.id];
       }
@@ -49,12 +54,13 @@ export class Settings {
   }
 
   get(id) {
-    return this.values[id];
+    return id in this.values ? this.values[id] : this.stored[id];
   }
 
   async set(id, value) {
     this.values[id] = value;
     this.apply();
+    this.listeners.get(id)?.(value);
     try {
       await this.api.storeSetting(id, value);
     } catch (error) {
@@ -77,6 +83,24 @@ export class Settings {
     this.onApply(this.editorSettings());
   }
 
+  // ComfyUI's app.ui.settings.addSetting({id, name, type, defaultValue, options, onChange}):
+  // type "boolean", "number", "text" or "combo" (options: strings or {text, value}).
+  // onChange runs with the current value now and after every change, as in ComfyUI.
+  addSetting({ id, name, type = "text", defaultValue, options = [], onChange, attrs = {} }) {
+    if (!id || this.controls.has(id)) return;
+    this.values[id] = id in this.stored ? this.stored[id] : defaultValue;
+    const kinds = { boolean: "checkbox", number: "number", combo: "select", text: "text" };
+    const choices = (typeof options === "function" ? options(this.values[id]) : options)
+      .map((option) => (typeof option === "object" ? [option.value, option.text ?? option.value] : [option, option]));
+    if (typeof onChange === "function") this.listeners.set(id, onChange);
+    this.extensionSection.append(this.control({
+      id, label: name ?? id, type: kinds[type] ?? "text", options: choices,
+      min: attrs.min ?? -Infinity, max: attrs.max ?? Infinity, default: defaultValue,
+    }));
+    this.syncControls();
+    onChange?.(this.values[id], undefined);
+  }
+
   control(setting) {
     const name = setting.id;
     let input;
@@ -87,6 +111,9 @@ export class Settings {
     } else if (setting.type === "checkbox") {
       input = h("input", { type: "checkbox", name, id: `setting-${name}` });
       input.addEventListener("change", () => this.set(name, input.checked));
+    } else if (setting.type === "text") {
+      input = h("input", { type: "text", name, id: `setting-${name}` });
+      input.addEventListener("change", () => this.set(name, input.value));
     } else {
       input = h("input", { type: "number", name, id: `setting-${name}`, min: String(setting.min), max: String(setting.max) });
       input.addEventListener("change", () => {
@@ -102,7 +129,7 @@ export class Settings {
   syncControls() {
     for (const [id, input] of this.controls) {
       if (input.type === "checkbox") input.checked = Boolean(this.values[id]);
-      else input.value = String(this.values[id]);
+      else input.value = String(this.values[id] ?? "");
     }
   }
 }
