@@ -649,6 +649,16 @@ def test_feedback_settings_help_and_minimap(editor):
     assert not page.is_visible(".loom-help")
     page.keyboard.press("F1")
     assert page.is_visible(".loom-help")
+    page.keyboard.press("Escape")
+    # keyboard only: "/" opens the search, Enter adds the node in the middle of the view
+    page.mouse.click(560, 690)  # away from the last click: two clicks on one spot are a double-click
+    count = len(editor.saved()["nodes"])
+    page.keyboard.press("Slash")
+    page.wait_for_selector(".loom-search input")
+    page.keyboard.type("preview image")
+    page.keyboard.press("Enter")
+    assert [n["type"] for n in editor.saved()["nodes"]].count("PreviewImage") == 1
+    assert len(editor.saved()["nodes"]) == count + 1
     # fit view puts every node on screen
     editor.js("() => { editor.canvas.ds.offset[0] = 5000; editor.fitView(); }")
     inside = editor.js("""() => editor.graph._nodes.every((n) => {

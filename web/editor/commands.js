@@ -28,6 +28,7 @@ export function installKeys(root, canvas, editor, search) {
     },
     fitView: () => editor.fitView(),
     help: () => toggleHelp(root),
+    search: () => search.open(null),
   };
 
   /** Only keys aimed at the canvas (or at nothing in particular) are ours. */

@@ -21,6 +21,7 @@ export const BINDINGS = [
   { code: "KeyP", action: "pin", label: "Pin / unpin selected" },
   { code: "KeyG", ctrl: true, action: "group", label: "Group selected nodes" },
   { code: "Period", action: "fitView", label: "Fit the view to the graph" },
+  { code: "Slash", action: "search", label: "Search and add a node (as double-click)" },
   { code: "Slash", shift: true, action: "help", label: "Show this help" },
   { code: "F1", action: "help", label: "Show this help" },
 ];
@@ -57,7 +58,7 @@ export function actionFor(event) {
 }
 
 function keyLabel(b) {
-  const key = { Period: ".", Slash: "?", KeyZ: "Z", Delete: "Delete", Backspace: "Backspace" }[b.code]
+  const key = { Period: ".", Slash: b.shift ? "?" : "/", KeyZ: "Z", Delete: "Delete", Backspace: "Backspace" }[b.code]
     ?? b.code.replace(/^Key/, "");
   return [b.ctrl && "Ctrl", b.alt && "Alt", b.shift && b.code !== "Slash" && "Shift", key].filter(Boolean).join(" + ");
 }

@@ -101,6 +101,8 @@ test("shortcuts are matched by physical key code, not by the typed character", (
   assert.equal(actionFor(ev("KeyC", { altKey: true })), "collapse");
   assert.equal(actionFor(ev("Enter", { ctrlKey: true })), null); // queue belongs to the app shell
   assert.equal(actionFor(ev("Escape")), null);
+  assert.equal(actionFor(ev("Slash")), "search");
+  assert.equal(actionFor(ev("Slash", { shiftKey: true })), "help");
   assert.equal(isTextTarget({ localName: "textarea" }), true);
   assert.equal(isTextTarget({ localName: "div", isContentEditable: true }), true);
   assert.equal(isTextTarget({ localName: "canvas" }), false);
