@@ -41,6 +41,9 @@ app.registerExtension({
     if (nodeDef.name === "KSampler") log.push("beforeRegisterNodeDef:KSampler");
   },
   nodeCreated(node) { log.push("nodeCreated:" + (node.type ?? node.comfyClass)); },
+  beforeConfigureGraph(workflow) { log.push("beforeConfigureGraph:" + workflow.nodes.length); },
+  loadedGraphNode(node) { log.push("loadedGraphNode:" + node.type); },
+  afterConfigureGraph(missing) { log.push("afterConfigureGraph:" + missing.length); },
 });
 api.addEventListener("executed", (event) => log.push("executed:" + event.detail.node));
 """

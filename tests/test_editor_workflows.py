@@ -202,6 +202,11 @@ def test_extensions_load_through_the_comfyui_shims_and_their_hooks_run(server, c
     assert log[0] == "init"
     assert "beforeRegisterNodeDef:KSampler" in log and "nodeCreated:KSampler" in log
     assert log.index("setup:graph") > log.index("nodeCreated:KSampler")
+    # opening a workflow: beforeConfigureGraph, the nodes created, each loaded, then afterConfigureGraph
+    nodes = len(serialized(page)["nodes"])
+    opening = log[log.index(f"beforeConfigureGraph:{nodes}"):log.index("afterConfigureGraph:0") + 1]
+    assert opening.index("nodeCreated:KSampler") < opening.index("loadedGraphNode:KSampler")
+    assert sum(entry.startswith("loadedGraphNode:") for entry in opening) == nodes
     # a setting added with app.ui.settings.addSetting: shown, applied at once, stored on the server
     assert "flag:true" in log
     page.click("#settings-panel-button")

@@ -76,7 +76,15 @@ async function main() {
 
   const settings = new Settings({ api, onApply: (values) => editor.applySettings(values) });
   const settingsLoaded = settings.load().then(() => app.attachSettings(settings));
-  const tabs = new Tabs({ editor, element: $("tabs"), onLoaded: (report) => reportLoad(report) });
+  const tabs = new Tabs({
+    editor, element: $("tabs"),
+    beforeLoad: (workflow) => app.invokeSync("beforeConfigureGraph", workflow),
+    onLoaded: (report) => {
+      for (const node of editor.graph._nodes ?? []) app.invokeSync("loadedGraphNode", node);
+      app.invokeSync("afterConfigureGraph", report.missing ?? []);
+      reportLoad(report);
+    },
+  });
   const gallery = new Gallery({ api, onOpenWorkflow: (file) => workflows.openFile(file) });
   const queuePanel = new QueuePanel({
     api,

@@ -36,7 +36,9 @@ export function initialView(editor, minScale = 0.7) {
 }
 
 export class Tabs {
-  constructor({ editor, element, storage = window.localStorage, onLoaded = () => {}, onSwitch = () => {} }) {
+  constructor({ editor, element, storage = window.localStorage, onLoaded = () => {}, onSwitch = () => {},
+    beforeLoad = () => {} }) {
+    this.beforeLoad = beforeLoad;
     this.editor = editor;
     this.element = element;
     this.storage = storage;
@@ -64,7 +66,9 @@ export class Tabs {
     this.loading = true;
     let report;
     try {
-      report = this.editor.load(structuredClone(tab.workflow));
+      const workflow = structuredClone(tab.workflow);
+      this.beforeLoad(workflow);
+      report = this.editor.load(workflow);
     } finally {
       this.loading = false;
     }
