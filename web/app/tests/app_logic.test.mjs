@@ -156,3 +156,36 @@ test("missing node lists from the editor and from the server read the same", () 
   const fromServer = normaliseMissing([{ class_type: "X", count: 2, nodes: [{ id: 4, title: "a" }, { id: 7, title: "b" }] }]);
   assert.deepEqual(fromEditor, fromServer);
 });
+
+test("the $el shim parses tag, classes and id, and takes props or children", async () => {
+  const made = [];
+  globalThis.Node = class {};
+  globalThis.document = {
+    createElement(tag) {
+      const element = {
+        tag, id: "", style: {}, dataset: {}, children: [], classList: { names: [], add(...n) { this.names.push(...n); } },
+        append(child) { this.children.push(child); },
+      };
+      made.push(element);
+      return element;
+    },
+  };
+  const { $el } = await import("../../scripts/ui.js");
+  const parent = { append(child) { this.child = child; } };
+  let seen = null;
+  const element = $el("button.primary.big#go", { textContent: "Go", style: { color: "red" }, parent, $: (e) => { seen = e; } }, ["!"]);
+  assert.equal(element.tag, "button");
+  assert.deepEqual(element.classList.names, ["primary", "big"]);
+  assert.equal(element.id, "go");
+  assert.equal(element.textContent, "Go");
+  assert.equal(element.style.color, "red");
+  assert.deepEqual(element.children, ["!"]);
+  assert.equal(parent.child, element);
+  assert.equal(seen, element);
+  const plain = $el("span", ["a", "b"]);
+  assert.equal(plain.tag, "span");
+  assert.deepEqual(plain.children, ["a", "b"]);
+  assert.equal($el("div#only").id, "only");
+  delete globalThis.document;
+  delete globalThis.Node;
+});
