@@ -82,7 +82,8 @@ export class ApiClient extends EventTarget {
   getQueue() { return this.json("/queue"); }
   deleteQueueItems(ids) { return this.post("/queue", { delete: ids }); }
   clearQueue() { return this.post("/queue", { clear: true }); }
-  interrupt() { return this.post("/interrupt", {}); }
+  // Without an id: whatever runs; with one: only that prompt, if it is the one running.
+  interrupt(promptId = null) { return this.post("/interrupt", promptId ? { prompt_id: promptId } : {}); }
   getHistory(maxItems = 64) { return this.json(`/history?max_items=${maxItems}`); }
   getHistoryItem(id) { return this.json(`/history/${encodeURIComponent(id)}`); }
   deleteHistoryItems(ids) { return this.post("/history", { delete: ids }); }

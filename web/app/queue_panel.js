@@ -89,7 +89,7 @@ export class QueuePanel {
   queueItem(item, state) {
     const [number, promptId, , extraData] = item;
     const action = state === "running"
-      ? h("button", { class: "small danger", onclick: () => this.act(() => this.api.interrupt()) }, "Interrupt")
+      ? h("button", { class: "small danger", onclick: () => this.act(() => this.api.interrupt(promptId)) }, "Interrupt")
       : h("button", { class: "small", onclick: () => this.act(() => this.api.deleteQueueItems([promptId])) }, "Cancel");
     const open = this.openButton(extraData?.extra_pnginfo?.workflow, null, `#${number}`);
     return h("li", { class: `queue-item ${state}`, dataset: { promptId } },
