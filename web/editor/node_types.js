@@ -78,7 +78,13 @@ export async function registerNodeTypes(lib, objectInfo, hooks, ctx) {
         this.comfyClass = name;
         this.serialize_widgets = true;
         this.description = def.description;
-        buildNode(this, def, ctx);
+        // LiteGraph re-measures the node after every slot and widget; measure once at the end instead
+        this.expandToFitContent = () => {};
+        try {
+          buildNode(this, def, ctx);
+        } finally {
+          delete this.expandToFitContent;
+        }
         this.properties ??= {};
         this.properties["Node name for S&R"] = name;
         const size = this.computeSize();
