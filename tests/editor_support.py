@@ -79,7 +79,29 @@ class FailWhenRun:
         raise ValueError(f"amount: {amount} is not a good amount")
 
 
-NODE_CLASS_MAPPINGS = {"ShowText": ShowText, "FailWhenRun": FailWhenRun}
+class SlowCount:
+    # counts slowly with progress, so that a test can interrupt it while it runs
+    CATEGORY = "test"
+    RETURN_TYPES = ()
+    OUTPUT_NODE = True
+    FUNCTION = "count"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"steps": ("INT", {"default": 3000})}}
+
+    def count(self, steps):
+        import time
+        import comfy.utils
+
+        bar = comfy.utils.ProgressBar(steps)
+        for _ in range(steps):
+            time.sleep(0.01)
+            bar.update(1)
+        return {"ui": {"text": ["counted"]}}
+
+
+NODE_CLASS_MAPPINGS = {"ShowText": ShowText, "FailWhenRun": FailWhenRun, "SlowCount": SlowCount}
 WEB_DIRECTORY = "./web"
 """
 

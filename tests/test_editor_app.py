@@ -347,3 +347,17 @@ def test_the_queue_panel_cancels_pending_prompts_and_deletes_history(server, con
     done.query_selector("button:has-text('Delete')").click()
     page.wait_for_selector(f'.history-list .queue-item[data-prompt-id="{prompt_id}"]', state="detached")
     assert get_json(server + f"history/{prompt_id}") == {}
+
+
+def test_the_running_prompt_is_interrupted_from_the_queue_panel(server, context, errors):
+    page = open_editor(context, server, errors)
+    page.evaluate("wf => loom.workflows.openData(wf, {name: 'slow'})", one_node_workflow("SlowCount", [3000]))
+    page.click("#queue-panel-button")
+    with page.expect_response(lambda r: r.url.endswith("/prompt") and r.request.method == "POST") as response:
+        page.click("#queue-button")
+    prompt_id = response.value.json()["prompt_id"]
+    page.wait_for_function("() => /^\\[\\d+%\\]/.test(document.title)", timeout=60_000)  # sampling has begun
+    with page.expect_request(lambda r: r.url.endswith("/interrupt") and r.post_data_json == {"prompt_id": prompt_id}):
+        page.click(f'.running-list .queue-item[data-prompt-id="{prompt_id}"] button:has-text("Interrupt")')
+    page.wait_for_selector(f'.history-list .queue-item.interrupted[data-prompt-id="{prompt_id}"]', timeout=60_000)
+    assert page.wait_for_selector(".toast.warning .toast-text").inner_text() == "Execution interrupted"
