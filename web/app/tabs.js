@@ -97,7 +97,7 @@ export class Tabs {
     this.persist();
   }
 
-  open(workflow, { name = "Unsaved Workflow", path = null, dirty = false } = {}) {
+  open(workflow, { name = "Unsaved Workflow", path = null } = {}) {
     if (path) {
       const known = this.tabs.find((tab) => tab.path === path);
       if (known && !known.dirty) {
@@ -119,10 +119,6 @@ export class Tabs {
       if (previous) this.loadIntoEditor(previous);
       this.render();
       throw error;
-    }
-    if (dirty) {
-      tab.saved = "";
-      tab.dirty = true;
     }
     this.render();
     this.persist();
