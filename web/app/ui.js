@@ -25,6 +25,7 @@ export function toast(message, { kind = "info", timeout = 5000 } = {}) {
     h("span", { class: "toast-text" }, message), close);
   close.addEventListener("click", () => item.remove());
   area.append(item);
+  while (area.children.length > 4) area.firstElementChild.remove();
   if (timeout) setTimeout(() => item.remove(), timeout);
   return item;
 }
