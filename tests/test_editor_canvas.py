@@ -810,3 +810,31 @@ def test_title_editing_space_drag_pan_and_wheel_zoom(editor):
     assert editor.js("editor.canvas.ds.scale") > scale
     after = editor.js("editor.canvas.ds.convertCanvasToOffset([700, 400])")
     assert abs(after[0] - under[0]) < 2 and abs(after[1] - under[1]) < 2
+
+
+def test_box_select_alt_drag_clone_select_all_and_delete(editor):
+    ids = load_txt2img(editor)
+    page = editor.page
+    # Ctrl+drag on empty canvas draws a selection box
+    page.keyboard.down("Control")
+    editor.drag((280, 5), (540, 650), steps=12)
+    page.keyboard.up("Control")
+    selected = editor.js("Object.keys(editor.canvas.selected_nodes).map(Number).sort((a, b) => a - b)")
+    assert selected == sorted([ids["pos"], ids["neg"], ids["latent"]])
+    # Alt+drag clones a node, links are not cloned
+    x, y = editor.title(ids["vae"])
+    page.keyboard.down("Alt")
+    editor.drag((x, y), (x, y + 420), steps=12)
+    page.keyboard.up("Alt")
+    decoders = by_type(editor.saved(), "VAEDecode")
+    assert len(decoders) == 2
+    clone = max(decoders, key=lambda n: n["id"])
+    assert all(i["link"] is None for i in clone["inputs"])
+    # Ctrl+A then Delete empties the canvas, one Ctrl+Z brings it all back
+    before = editor.saved()
+    page.mouse.click(1200, 690)
+    page.keyboard.press("Control+KeyA")
+    page.keyboard.press("Delete")
+    assert editor.saved()["nodes"] == []
+    page.keyboard.press("Control+KeyZ")
+    assert editor.saved() == before
