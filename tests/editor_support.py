@@ -171,6 +171,12 @@ def open_editor(context, url: str, errors: PageErrors):
     return page
 
 
+def open_panel(page, panel: str) -> None:
+    """Open a side panel and wait until it has slid in."""
+    page.click(f"#{panel}-panel-button")
+    page.wait_for_function("() => getComputedStyle(document.getElementById('panels')).transform === 'none'")
+
+
 def node_of_type(page, node_type: str) -> dict:
     """The first node of `node_type` in the live graph: {id, widgets: {name: value}, isMissing}."""
     return page.evaluate(

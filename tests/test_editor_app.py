@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from tests.editor_support import (
-    VIEWPORT, PageErrors, get_json, make_base, node_of_type, open_editor, require_browser, serialized,
+    VIEWPORT, PageErrors, get_json, make_base, node_of_type, open_editor, open_panel, require_browser, serialized,
     set_widgets, start_server, CHROMIUM, CHROMIUM_FLAGS,
 )
 
@@ -120,7 +120,7 @@ def test_default_workflow_runs_and_shows_its_image_on_the_node_and_in_the_galler
     # the bar under the top bar followed the sampler's steps, then emptied
     seen = page.evaluate("() => progressSeen")
     assert "50" in seen and "100" in seen and seen[-1] == "0"
-    page.click("#gallery-panel-button")
+    open_panel(page, "gallery")
     thumb = f'.gallery-item[data-filename="{image["filename"]}"] img'
     page.wait_for_function("s => { const img = document.querySelector(s); return img?.complete && img.naturalWidth === 64; }",
                            arg=thumb)
@@ -285,7 +285,7 @@ def test_an_execution_error_is_shown_on_its_node_and_in_the_history(server, cont
         const original = loom.editor.setErrors.bind(loom.editor);
         loom.editor.setErrors = errors => { marked.push(errors); return original(errors); };
     }""")
-    page.click("#queue-panel-button")
+    open_panel(page, "queue")
     page.click("#queue-button")
     toast = page.wait_for_selector(".toast.error", timeout=60_000)
     assert "FailWhenRun (#1) failed: amount: 5 is not a good amount" in toast.inner_text()
