@@ -570,6 +570,18 @@ def test_primitive_reroute_note_group_and_modes(editor):
     editor.page.click(f'textarea[data-node="{note}"]')
     editor.page.keyboard.insert_text("remember the seed")
     editor.page.wait_for_timeout(400)
+    # a markdown note shows its text rendered, and the text area while it is edited
+    md = editor.add_by_search(1000, 650, "markdown note", "MarkdownNote")
+    editor.page.wait_for_timeout(100)
+    editor.page.click(f'.loom-markdown[data-node="{md}"]')
+    editor.page.wait_for_selector(f'textarea[data-node="{md}"]:focus')
+    editor.page.keyboard.insert_text("# Hello\n**bold** <b>not html</b>")
+    editor.page.mouse.click(1250, 300)  # leave the text area
+    editor.page.wait_for_selector(f'.loom-markdown[data-node="{md}"] h1')
+    assert editor.page.inner_html(f'.loom-markdown[data-node="{md}"]') == \
+        "<h1>Hello</h1><p><strong>bold</strong> &lt;b&gt;not html&lt;/b&gt;</p>"
+    assert not editor.page.is_visible(f'textarea[data-node="{md}"]')
+    assert node_of(editor.saved(), md)["widgets_values"] == ["# Hello\n**bold** <b>not html</b>"]
     # the whole thing survives a save and a load
     saved = editor.js("editor.serialize()")
     assert node_of(saved, note)["widgets_values"] == ["remember the seed"]

@@ -47,13 +47,14 @@ export function registerVirtualNodes(lib, ctx) {
       this.serialize_widgets = true;
       this.color = "#432";
       this.bgcolor = "#653";
-      addSchemaWidget(this, "text", "STRING", { multiline: true, default: "" }, ctx);
+      addSchemaWidget(this, "text", "STRING", { multiline: true, default: "", markdown: this.constructor.markdown }, ctx);
       this.size = [400, 160];
     }
     onRemoved() { for (const w of this.widgets ?? []) w.onRemove?.(); }
   }
   class MarkdownNote extends Note {
     static title = "Markdown Note";
+    static markdown = true;
   }
 
   class PrimitiveNode extends LGraphNode {

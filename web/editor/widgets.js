@@ -4,6 +4,8 @@
  * control_after_generate combo and LoadImage's upload button.
  */
 
+import { renderMarkdown } from "./markdown.js";
+
 export const CONTROL_MODES = ["fixed", "increment", "decrement", "randomize"];
 
 /** Round `value` to a multiple of `round` (offset by min when given), clamped to [min, max]. */
@@ -56,7 +58,7 @@ export function addSchemaWidget(node, name, type, opts = {}, ctx) {
     widget = node.addWidget("toggle", name, Boolean(opts.default ?? false), onChange, { on: opts.label_on, off: opts.label_off });
   } else if (type === "STRING") {
     widget = opts.multiline
-      ? addTextArea(node, name, opts.default ?? "", ctx)
+      ? addTextArea(node, name, opts.default ?? "", ctx, { markdown: Boolean(opts.markdown) })
       : node.addWidget("text", name, opts.default ?? "", onChange, {});
   } else {
     const values = Array.isArray(opts.__choices) ? opts.__choices : (opts.options ?? []);
@@ -112,9 +114,10 @@ function addImageUpload(node, combo, ctx) {
 /**
  * Multiline text: a <textarea> kept over the widget's place on the canvas.
  * The editor hides text areas not drawn in the last frame (node off-screen,
- * collapsed or removed). Native undo works inside it.
+ * collapsed or removed). Native undo works inside it. With `markdown`, the
+ * rendered text is shown instead until the note is clicked (MarkdownNote).
  */
-function addTextArea(node, name, value, ctx) {
+function addTextArea(node, name, value, ctx, { markdown = false } = {}) {
   const textarea = document.createElement("textarea");
   textarea.className = "loom-textarea";
   textarea.value = value;
@@ -125,36 +128,62 @@ function addTextArea(node, name, value, ctx) {
   textarea.addEventListener("input", () => ctx.changed());
   textarea.addEventListener("pointerdown", (e) => e.stopPropagation());
   ctx.overlay.appendChild(textarea);
+  let preview = null;
+  let editing = !markdown;
+  if (markdown) {
+    preview = document.createElement("div");
+    preview.className = "loom-markdown";
+    preview.tabIndex = 0;
+    preview.setAttribute("aria-label", `${name} (click to edit)`);
+    preview.style.display = "none";
+    preview.innerHTML = renderMarkdown(value);
+    const edit = () => { editing = true; ctx.canvas.setDirty(true); requestAnimationFrame(() => textarea.focus()); };
+    preview.addEventListener("click", edit);
+    preview.addEventListener("keydown", (e) => { if (e.code === "Enter") edit(); });
+    preview.addEventListener("pointerdown", (e) => e.stopPropagation());
+    textarea.addEventListener("blur", () => {
+      editing = false;
+      preview.innerHTML = renderMarkdown(textarea.value);
+      ctx.canvas.setDirty(true);
+    });
+    ctx.overlay.appendChild(preview);
+  }
   const widget = {
     type: "customtext",
     name,
     textarea,
+    el: null, // the element shown now: the text area, or the rendered preview
     drawnFrame: -1,
     shown: false,
     size: "",
     get value() { return textarea.value; },
-    set value(v) { textarea.value = v ?? ""; },
+    set value(v) {
+      textarea.value = v ?? "";
+      if (preview) preview.innerHTML = renderMarkdown(textarea.value);
+    },
     computeSize(width) { return [width, 100]; },
-    /** Place the text area over the widget: one transform per frame, sizes only when they change. */
+    /** Place the element over the widget: one transform per frame, sizes only when they change. */
     draw(c, n, width, y) {
       const scale = ctx.canvas.ds.scale;
       const linked = n.inputs?.some((i) => i.widget?.name === name && i.link != null);
       if (scale < 0.4 || n.flags?.collapsed || linked) { widget.hide(); return; }
+      const el = editing ? textarea : preview;
+      if (el !== widget.el) { widget.hide(); widget.el = el; widget.size = ""; }
       // the view transform is in CSS pixels (LiteGraph applies devicePixelRatio underneath)
       const [x0, y0] = ctx.canvas.ds.convertOffsetToCanvas([n.pos[0] + 10, n.pos[1] + y + 4]);
       const size = `${width - 20}px`;
-      if (size !== widget.size) { widget.size = size; textarea.style.width = size; }
-      textarea.style.transform = `translate(${x0}px, ${y0}px) scale(${scale})`;
-      if (!widget.shown) { widget.shown = true; textarea.style.display = ""; }
-      if (textarea.dataset.node !== String(n.id)) textarea.dataset.node = String(n.id);
+      if (size !== widget.size) { widget.size = size; el.style.width = size; }
+      el.style.transform = `translate(${x0}px, ${y0}px) scale(${scale})`;
+      if (!widget.shown) { widget.shown = true; el.style.display = ""; }
+      if (el.dataset.node !== String(n.id)) el.dataset.node = String(n.id);
       widget.drawnFrame = ctx.frame();
     },
     hide() {
-      if (widget.shown === false) return;
+      if (widget.shown === false || !widget.el) return;
       widget.shown = false;
-      textarea.style.display = "none";
+      widget.el.style.display = "none";
     },
-    onRemove() { textarea.remove(); },
+    onRemove() { textarea.remove(); preview?.remove(); },
   };
   ctx.textAreas.add(widget);
   node.addCustomWidget(widget);
