@@ -139,6 +139,15 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     canvas.setDirty(true, true);
   }
 
+  /** Show an undo/redo snapshot; what it reads back as becomes the current state (no stray step). */
+  function restore(snapshot) {
+    if (!snapshot) return false;
+    configure(JSON.parse(snapshot));
+    undo.replaceCurrent(editKey(serialize()));
+    notify();
+    return true;
+  }
+
   graph.onAfterChange = () => scheduleCheckpoint(0);
   const afterPointer = () => scheduleCheckpoint(0);
   document.addEventListener("pointerup", afterPointer, true); // LiteGraph stops the canvas's own events
@@ -173,12 +182,11 @@ export async function createEditor(canvasElement, { objectInfo, hooks = {}, api 
     },
     serialize,
     onChange(cb) { listeners.add(cb); return () => listeners.delete(cb); },
-    undo() { checkpoint(); const s = undo.undo(); if (s) { configure(JSON.parse(s)); notify(); } return Boolean(s); },
-    redo() { checkpoint(); const s = undo.redo(); if (s) { configure(JSON.parse(s)); notify(); } return Boolean(s); },
+    undo() { checkpoint(); return restore(undo.undo()); },
+    redo() { checkpoint(); return restore(undo.redo()); },
     canUndo: () => undo.canUndo(),
     canRedo: () => undo.canRedo(),
     checkpoint,
-    _undo: undo,
     applyControlAfterGenerate() {
       checkpoint();
       for (const node of graph._nodes) {
