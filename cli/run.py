@@ -19,6 +19,7 @@ from graph.errors import WorkflowError, format_execution_error
 from graph.events import EventBus
 from graph.executor import PromptExecutor
 from graph.ui_workflow import ConversionError, apply_to_api, apply_to_ui, is_ui_workflow
+from graph.ui_workflow.control import set_widget
 from graph.ui_workflow.stamp import stamp
 from graph.validate import validate_prompt
 from graph.workflow import load
@@ -65,8 +66,11 @@ def find_node(prompt: dict, name: str, item: str) -> str:
                    + (f"; titles are: {', '.join(repr(t) for t in titles)}" if titles else ""))
 
 
-def apply_overrides(prompt: dict, overrides: list[str]) -> None:
-    """Apply `--set NODE.input=VALUE` (NODE: an id or a title); VALUE is JSON when it parses."""
+def apply_overrides(prompt: dict, overrides: list[str], ui: dict | None = None, catalogue=None) -> None:
+    """Apply `--set NODE.input=VALUE` (NODE: an id or a title); VALUE is JSON when it parses.
+
+    With the UI workflow the prompt came from, its widget is changed too, so the workflow
+    embedded in the outputs reproduces the run."""
     for item in overrides:
         target, sep, raw = item.partition("=")
         name, dot, input_name = target.rpartition(".")
@@ -78,6 +82,8 @@ def apply_overrides(prompt: dict, overrides: list[str]) -> None:
         except json.JSONDecodeError:
             value = raw
         prompt[node_id].setdefault("inputs", {})[input_name] = value
+        if ui is not None:
+            set_widget(ui, catalogue, node_id, input_name, value)
 
 
 def describe_missing(error: ConversionError) -> str:
@@ -156,7 +162,7 @@ def main(args) -> int:
         document = apply_seed_mode(document, catalogue, args.seed)
         loaded = load(document, catalogue)
         prompt = loaded.prompt
-        apply_overrides(prompt, args.overrides)
+        apply_overrides(prompt, args.overrides, loaded.ui, catalogue)
     except ConversionError as error:
         if error.error["type"] == "missing_node_type":
             print(describe_missing(error), file=sys.stderr)

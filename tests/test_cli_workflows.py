@@ -116,8 +116,8 @@ def tiny_kitchen_sink():
 
 
 def test_ui_workflow_renders_and_its_png_runs_again(tmp_path):
-    """UI -> API -> run on a tiny checkpoint; then the PNG it wrote runs as a workflow and
-    gives the same picture; --seed increment and --set by title change what they should."""
+    """UI -> API -> run on a tiny checkpoint with --seed and --set by title; then the PNG
+    it wrote runs as a workflow and gives the same picture."""
     (tmp_path / "models" / "checkpoints").mkdir(parents=True)
     save_single_file(tiny_sd_components("sd1"), tmp_path / "models" / "checkpoints" / "tiny.safetensors")
     workflow = tiny_kitchen_sink()
@@ -131,21 +131,21 @@ def test_ui_workflow_renders_and_its_png_runs_again(tmp_path):
         assert result.returncode == 0, result.stderr
         return result
 
-    run(source, "first")
+    result = run(source, "first", "--seed", "increment", "--set", "Positive.text=a blue cat")
+    assert "seed: #3 seed 123 -> 124" in result.stderr
     first = tmp_path / "output" / "first_00001_.png"
     image = Image.open(first)
     assert image.size == (64, 64)
+    prompt = json.loads(image.text["prompt"])
+    assert prompt["3"]["inputs"]["seed"] == 124 and prompt["6"]["inputs"]["text"] == "a blue cat"
     embedded = json.loads(image.text["workflow"])
     assert embedded["extra"].pop("loom")["node_packs"] == ["core"]
-    assert embedded == workflow
-    prompt = json.loads(image.text["prompt"])
-    assert prompt["6"]["inputs"]["text"] == "a red fox in the snow" and prompt["3"]["inputs"]["seed"] == 123
+    nodes = {n["id"]: n for n in embedded["nodes"]}
+    assert nodes[3]["widgets_values"][0] == 124, "the embedded workflow reproduces the run"
+    assert nodes[9]["widgets_values"] == ["first"]
+    assert nodes[20]["widgets_values"] == ["a blue cat"], "the primitive driving the text got it"
+    assert [n["id"] for n in embedded["nodes"]] == [n["id"] for n in workflow["nodes"]]
 
     run(first, "again")
     again = tmp_path / "output" / "again_00001_.png"
     assert np.array_equal(np.asarray(Image.open(again)), np.asarray(image))
-
-    result = run(source, "changed", "--seed", "increment", "--set", "Positive.text=a blue cat")
-    assert "seed: #3 seed 123 -> 124" in result.stderr
-    changed = json.loads(Image.open(tmp_path / "output" / "changed_00001_.png").text["prompt"])
-    assert changed["3"]["inputs"]["seed"] == 124 and changed["6"]["inputs"]["text"] == "a blue cat"

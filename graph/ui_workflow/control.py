@@ -93,3 +93,40 @@ def apply_to_api(prompt, catalogue, mode, rng=None):
                 changes.append((node_id, slot.name, value, new))
                 entry["inputs"][slot.name] = new
     return changes
+
+
+def set_widget(workflow, catalogue, node_id, input_name, value):
+    """Write `value` into a top-level node's widget in a UI workflow, in place, so that the
+    workflow a run embeds in its outputs reproduces that run. A widget driven by a primitive
+    node gets the value on the primitive. False when there is no such widget to change (a
+    subgraph's inner node, an input that is not a widget, one linked to a real node)."""
+    nodes = {str(n.get("id")): n for n in workflow.get("nodes") or [] if isinstance(n, dict)}
+    node = nodes.get(str(node_id))
+    if node is None or not isinstance(node.get("widgets_values"), list):
+        return False
+    for slot in node.get("inputs") or []:
+        widget = slot.get("widget") if isinstance(slot, dict) else None
+        if isinstance(widget, dict) and widget.get("name") == input_name and slot.get("link") is not None:
+            origin = _link_origin(workflow, slot["link"])
+            source = nodes.get(str(origin))
+            if source is not None and source.get("type") == "PrimitiveNode" and source.get("widgets_values"):
+                source["widgets_values"][0] = value
+                return True
+            return False
+    info = catalogue.get(node.get("type"))
+    if info is None:
+        return False
+    read = read_widgets_values(widget_slots(info), node["widgets_values"])
+    if input_name not in read.positions:
+        return False
+    node["widgets_values"][read.positions[input_name]] = value
+    return True
+
+
+def _link_origin(workflow, link_id):
+    for link in workflow.get("links") or []:
+        if isinstance(link, dict) and link.get("id") == link_id:
+            return link.get("origin_id")
+        if isinstance(link, (list, tuple)) and len(link) >= 5 and link[0] == link_id:
+            return link[1]
+    return None
