@@ -8,13 +8,12 @@ import { renderMarkdown } from "./markdown.js";
 
 export const CONTROL_MODES = ["fixed", "increment", "decrement", "randomize"];
 
-/** Round `value` to a multiple of `round` (offset by min when given), clamped to [min, max]. */
+/** Round `value` to a multiple of `round` (as ComfyUI does, from zero), then clamp to [min, max]. */
 export function roundValue(value, { min, max, round } = {}) {
   let v = Number(value);
-  if (!Number.isFinite(v)) v = min ?? 0;
+  if (!Number.isFinite(v)) v = Number.isFinite(min) ? min : 0;
   if (round) {
-    const base = min != null && Number.isFinite(min) ? min : 0;
-    v = base + Math.round((v - base) / round) * round;
+    v = Math.round(v / round) * round;
     const digits = (String(round).split(".")[1] ?? "").length;
     v = Number(v.toFixed(digits));
   }
