@@ -121,6 +121,14 @@ def test_tabs_and_their_unsaved_marker_come_back_after_a_reload(server, context,
     assert node_of_type(page, "KSampler")["widgets"]["steps"] == 3
     page.locator("#tabs .tab").nth(1).locator(".tab-label").click()
     assert serialized(page)["nodes"] == []
+    # keyboard: Left goes back to the first tab, F2 renames the unsaved one
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("#tabs .tab:first-child.active")
+    assert page.evaluate("() => document.activeElement.closest('.tab') === document.querySelector('#tabs .tab')")
+    page.keyboard.press("F2")
+    answer(page, "first")
+    assert page.locator("#tabs .tab").first.locator(".tab-name").inner_text() == "first"
+    page.locator("#tabs .tab").nth(1).locator(".tab-label").click()
     # closing the tab with unsaved changes asks first
     page.locator("#tabs .tab").first.locator(".tab-close").click()
     page.click("#confirm-dialog button:has-text('Cancel')")

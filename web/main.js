@@ -97,6 +97,7 @@ async function main() {
     },
   });
   const workflows = new WorkflowsPanel({ api, tabs, editor, onError: (error) => reportPromptError(error, editor) });
+  tabs.onRename = (tab) => workflows.renameTab(tab);
   const execution = new Execution({
     api, editor, tabs, gallery, settings, statusElement: $("status"), progressElement: $("progress-bar"),
     onQueueChange: () => queuePanel.scheduleRefresh(),

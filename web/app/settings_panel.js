@@ -21,6 +21,7 @@ const SHORTCUTS = [
   ["Ctrl+S", "Save"],
   ["Ctrl+O", "Open a saved workflow"],
   ["Escape", "Close the panel"],
+  ["F2 (on a tab)", "Rename the workflow"],
 ];
 
 export class Settings {

@@ -37,8 +37,9 @@ export function initialView(editor, minScale = 0.7) {
 
 export class Tabs {
   constructor({ editor, element, storage = window.localStorage, onLoaded = () => {}, onSwitch = () => {},
-    beforeLoad = () => {} }) {
+    beforeLoad = () => {}, onRename = () => {} }) {
     this.beforeLoad = beforeLoad;
+    this.onRename = onRename;
     this.editor = editor;
     this.element = element;
     this.storage = storage;
@@ -208,6 +209,21 @@ export class Tabs {
     return true;
   }
 
+  // Left/Right move between tabs (the focus follows), F2 renames.
+  keydown(event, tab) {
+    const index = this.tabs.indexOf(tab);
+    const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
+    if (event.key === "F2") {
+      event.preventDefault();
+      this.onRename(tab);
+      return;
+    }
+    if (!step) return;
+    event.preventDefault();
+    const next = this.tabs[(index + step + this.tabs.length) % this.tabs.length];
+    this.activate(next.id);
+  }
+
   // "*my flow - Loom": the page title names the open workflow and marks unsaved changes.
   pageTitle() {
     const tab = this.current;
@@ -216,11 +232,13 @@ export class Tabs {
 
   render() {
     document.title = this.pageTitle();
+    const hadFocus = this.element.contains(document.activeElement);
     const items = this.tabs.map((tab) => {
       const selected = tab.id === this.active;
       const label = h("button", {
         class: "tab-label", role: "tab", "aria-selected": String(selected), title: tab.path ?? tab.name,
         tabindex: selected ? "0" : "-1", onclick: () => this.activate(tab.id),
+        ondblclick: () => this.onRename(tab), onkeydown: (event) => this.keydown(event, tab),
       }, h("span", { class: "tab-name" }, tab.name), h("span", { class: "dirty-marker", "aria-label": tab.dirty ? "unsaved changes" : null }, " •"));
       const close = h("button", {
         class: "tab-close icon", "aria-label": `Close ${tab.name}`, title: "Close tab",
@@ -234,5 +252,6 @@ export class Tabs {
       onclick: () => this.open(structuredClone(BLANK_WORKFLOW)),
     }, "+");
     this.element.replaceChildren(...items, add);
+    if (hadFocus) this.element.querySelector(".tab.active .tab-label")?.focus();
   }
 }

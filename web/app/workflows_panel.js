@@ -142,6 +142,16 @@ export class WorkflowsPanel {
     }
   }
 
+  // Rename a tab: its file when it has one, else just the tab.
+  async renameTab(tab) {
+    if (tab.path) return this.rename(tab.path);
+    const name = await askText({ title: "Rename workflow", label: "New name", value: tab.name, okLabel: "Rename" });
+    if (!name) return;
+    tab.name = name;
+    this.tabs.render();
+    this.tabs.persist();
+  }
+
   async rename(path) {
     const name = await askText({ title: "Rename workflow", label: "New name", value: baseName(path), okLabel: "Rename" });
     if (!name) return;
