@@ -850,3 +850,35 @@ def test_box_select_alt_drag_clone_select_all_and_delete(editor):
     assert editor.saved()["nodes"] == []
     page.keyboard.press("Control+KeyZ")
     assert editor.saved() == before
+
+
+def test_workflow_listing_only_linked_inputs_loads_cleanly(editor):
+    """Older ComfyUI files list only linked inputs: no duplicated slots, widget sockets are added."""
+    classic = {
+        "last_node_id": 2, "last_link_id": 1, "version": 0.4, "groups": [], "config": {}, "extra": {},
+        "nodes": [
+            {"id": 1, "type": "CheckpointLoaderSimple", "pos": [40, 100], "size": [300, 100], "flags": {}, "order": 0,
+             "mode": 0, "outputs": [{"name": "MODEL", "type": "MODEL", "links": [1], "slot_index": 0},
+                                    {"name": "CLIP", "type": "CLIP", "links": None}, {"name": "VAE", "type": "VAE", "links": None}],
+             "properties": {}, "widgets_values": ["tiny.safetensors"]},
+            {"id": 2, "type": "KSampler", "pos": [400, 100], "size": [300, 260], "flags": {}, "order": 1, "mode": 0,
+             "inputs": [{"name": "model", "type": "MODEL", "link": 1}, {"name": "positive", "type": "CONDITIONING", "link": None},
+                        {"name": "negative", "type": "CONDITIONING", "link": None}, {"name": "latent_image", "type": "LATENT", "link": None}],
+             "outputs": [{"name": "LATENT", "type": "LATENT", "links": None}],
+             "properties": {}, "widgets_values": [42, "fixed", 12, 6.5, "ddim", "karras", 0.75]},
+        ],
+        "links": [[1, 1, 0, 2, 0, "MODEL"]],
+    }
+    assert editor.js("(wf) => editor.load(wf)", classic) == {"missing": [], "repaired": []}
+    ks = node_of(editor.saved(), 2)
+    names = [i["name"] for i in ks["inputs"]]
+    assert len(names) == len(set(names)) == 10
+    assert names[:4] == ["model", "positive", "negative", "latent_image"]
+    assert ks["inputs"][0]["link"] == 1
+    assert {i["name"] for i in ks["inputs"] if i.get("widget")} == {"seed", "steps", "cfg", "sampler_name", "scheduler", "denoise"}
+    assert ks["widgets_values"] == [42, "fixed", 12, 6.5, "ddim", "karras", 0.75]
+    # and it still converts to the same API prompt
+    api = editor.js("""async (wf) => (await (await fetch('/workflow/api', { method: 'POST',
+        body: JSON.stringify({ workflow: wf }) })).json())""", editor.saved())
+    if "prompt" in api:  # the route belongs to the server side of the issue
+        assert api["prompt"]["2"]["inputs"]["steps"] == 12 and api["prompt"]["2"]["inputs"]["model"] == ["1", 0]

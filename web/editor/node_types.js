@@ -90,6 +90,14 @@ export async function registerNodeTypes(lib, objectInfo, hooks, ctx) {
         const size = this.computeSize();
         this.setSize([Math.max(size[0], 220), size[1]]);
       }
+      /**
+       * Saved inputs replace the built ones: LiteGraph would merge them index by index, which
+       * mixes up files that list only linked inputs (older ComfyUI) with our widget sockets.
+       */
+      configure(info) {
+        if (Array.isArray(info?.inputs)) this.inputs = [];
+        super.configure(info);
+      }
       onConfigure() { ensureWidgetInputs(this); this.onLoomConfigured?.(); }
       onRemoved() { for (const w of this.widgets ?? []) w.onRemove?.(); }
     };
