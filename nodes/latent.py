@@ -54,7 +54,7 @@ class EmptyLatentImage:
     def VALIDATE_INPUTS(cls, width, height):
         """Latents are 1/8 of the image size: refuse sizes that would be silently cut."""
         for name, value in (("width", width), ("height", height)):
-            if int(value) % 8:
+            if value is not None and int(value) % 8:  # None: linked, not known before the run
                 return f"{name}: {value} is not a multiple of 8 (latents are 1/8 of the image size)"
         return True
 

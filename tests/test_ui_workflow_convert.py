@@ -218,15 +218,21 @@ def test_widgets_values_as_an_object_and_literal_lists(catalogue):
     assert prompt["2"]["inputs"]["filename_prefix"] == {"__value__": ["a", "b"]}
 
 
-def test_new_primitive_nodes_are_inlined_when_loom_has_none(catalogue):
+def test_new_primitive_nodes_run_as_nodes_now_that_loom_has_them(registry, catalogue):
     ui = {"nodes": [node(1, "PrimitiveInt", outputs=[out("INT", "INT", [1, 2])], widgets=[96, "fixed"]),
                     node(2, "EmptyLatentImage", inputs=[inp("width", "INT", 1, widget=True),
                                                         inp("height", "INT", 2, widget=True)],
                          outputs=[out("LATENT", "LATENT")], widgets=[64, 64, 1])],
           "links": [[1, 1, 0, 2, 0, "INT"], [2, 1, 0, 2, 1, "INT"]], "version": 0.4}
-    assert ui_to_api(ui, catalogue).prompt == {"2": {
-        "inputs": {"width": 96, "height": 96, "batch_size": 1}, "class_type": "EmptyLatentImage",
-        "_meta": {"title": "Empty Latent Image"}}}
+    prompt = ui_to_api(ui, catalogue).prompt
+    assert prompt == {
+        "1": {"inputs": {"value": 96}, "class_type": "PrimitiveInt", "_meta": {"title": "Int"}},
+        "2": {"inputs": {"width": ["1", 0], "height": ["1", 0], "batch_size": 1},
+              "class_type": "EmptyLatentImage", "_meta": {"title": "Empty Latent Image"}}}
+    assert validate_prompt({**prompt, "3": {"class_type": "PreviewAny", "inputs": {"source": ["2", 0]}}},
+                           registry.classes).ok
+    # the same width and height as when the value was inlined
+    assert registry.classes["PrimitiveInt"]().execute(**prompt["1"]["inputs"]) == (96,)
 
 
 def test_load_image_upload_value_is_skipped(catalogue):
