@@ -440,8 +440,12 @@ def test_links_only_between_compatible_types_and_link_release_search(editor, ser
     editor.page.wait_for_selector(".loom-search li")
     offered = editor.page.eval_on_selector_all(".loom-search li", "items => items.map((li) => li.dataset.name)")
     info = json.loads(urllib.request.urlopen(server + "object_info").read())
+    def accepts_latent(spec):
+        return isinstance(spec[0], str) and ("LATENT" in spec[0].split(",") or spec[0] == "*")
+
     takes_latent = {name for name, d in info.items()
-                    if any(spec[0] == "LATENT" for group in d["input"].values() for spec in group.values())}
+                    if any(accepts_latent(spec) for group in ("required", "optional")
+                           for spec in d["input"].get(group, {}).values())}
     assert set(offered) == takes_latent | {"Reroute"}
     editor.page.keyboard.type("vae decode")
     editor.page.keyboard.press("Enter")
