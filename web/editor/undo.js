@@ -4,8 +4,11 @@
  * the stack keeps it only when it differs from the current one.
  */
 export class UndoStack {
-  constructor(limit = 100) {
+  /** At most `limit` past states, and fewer when together they exceed `maxChars` (big graphs). */
+  constructor(limit = 100, maxChars = 20_000_000) {
     this.limit = limit;
+    this.maxChars = maxChars;
+    this.pastChars = 0;
     this.past = [];
     this.future = [];
     this.current = null;
@@ -14,6 +17,7 @@ export class UndoStack {
   /** Forget the history; `state` becomes the current state. */
   reset(state) {
     this.past = [];
+    this.pastChars = 0;
     this.future = [];
     this.current = state;
   }
@@ -21,8 +25,7 @@ export class UndoStack {
   /** Record a state after an edit; returns true when it differs from the current one. */
   record(state) {
     if (state === this.current) return false;
-    if (this.current !== null) this.past.push(this.current);
-    if (this.past.length > this.limit) this.past.shift();
+    if (this.current !== null) this.push(this.current);
     this.future = [];
     this.current = state;
     return true;
@@ -33,6 +36,14 @@ export class UndoStack {
     this.current = state;
   }
 
+  push(state) {
+    this.past.push(state);
+    this.pastChars += state.length;
+    while (this.past.length > this.limit || (this.past.length > 1 && this.pastChars > this.maxChars)) {
+      this.pastChars -= this.past.shift().length;
+    }
+  }
+
   canUndo() { return this.past.length > 0; }
   canRedo() { return this.future.length > 0; }
 
@@ -41,12 +52,13 @@ export class UndoStack {
     if (!this.past.length) return null;
     this.future.push(this.current);
     this.current = this.past.pop();
+    this.pastChars -= this.current.length;
     return this.current;
   }
 
   redo() {
     if (!this.future.length) return null;
-    this.past.push(this.current);
+    this.push(this.current);
     this.current = this.future.pop();
     return this.current;
   }

@@ -28,6 +28,17 @@ test("undo stack: record, undo, redo, branch, limit, replaceCurrent", () => {
   assert.equal(s.redo(), "w2");
 });
 
+test("undo stack drops the oldest states when they grow too big", () => {
+  const s = new UndoStack(100, 10);
+  s.reset("aaaa");
+  for (const state of ["bbbb", "cccc", "dddd", "eeee"]) s.record(state);
+  assert.deepEqual(s.past, ["cccc", "dddd"]); // 8 chars kept, the oldest dropped
+  assert.equal(s.undo(), "dddd");
+  assert.equal(s.pastChars, 4);
+  assert.equal(s.redo(), "eeee");
+  assert.equal(s.pastChars, 8);
+});
+
 test("type compatibility follows ComfyUI", () => {
   assert.equal(isCompatible("MODEL", "MODEL"), true);
   assert.equal(isCompatible("MODEL", "CLIP"), false);
