@@ -104,7 +104,7 @@ def _pipeline_images(pipe, **kwargs):
 # ---------------------------------------------------------------- loading
 
 
-@pytest.mark.parametrize("arch", ["sd1", "sdxl"])
+@pytest.mark.parametrize("arch", ["sd1", "sd2", "sdxl"])
 def test_three_layouts_load_identical_weights(tmp_path, arch):
     from engine.controlnet.load import load_controlnet
 
@@ -252,6 +252,21 @@ def test_controlnet_equals_stable_diffusion_controlnet_pipeline(sd1, tmp_path):
     assert (ours - theirs).abs().max() <= TOLERANCE
     plain = _loom(sd1, model, [[positive, {}]], [[negative, {}]], seed, steps, cfg)
     assert (ours - plain).abs().max() > 0.05  # the ControlNet did change the picture
+
+
+def test_positive_and_negative_stay_in_one_batch_with_a_controlnet(sd1):
+    controlnet = tiny_controlnet(unet=sd1["unet"])
+    model = DiffusionModel(sd1["unet"], "sd1")
+    positive, negative = _embeddings(9)
+    batches = {"unet": [], "controlnet": []}
+    hooks = [module.register_forward_pre_hook(lambda m, args, key=key: batches[key].append(args[0].shape[0]))
+             for key, module in (("unet", sd1["unet"]), ("controlnet", controlnet))]
+    try:
+        _loom(sd1, model, *_apply([[positive, {}]], [[negative, {}]], _wrap(controlnet), _hint()), 1, 3, 7.0)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert batches == {"unet": [2, 2, 2], "controlnet": [2, 2, 2]}
 
 
 def test_controlnet_apply_old_node_also_controls_the_negative(sd1):
