@@ -185,6 +185,17 @@ def test_unlinked_required_input_is_reported_on_its_node(server, context, errors
     marked = page.evaluate("() => marked")
     assert list(marked[0]) == [str(sampler["id"])]
     assert [e["extra_info"]["input_name"] for e in marked[0][str(sampler["id"])]["errors"]] == ["model"]
+    # "Show #3" centres the canvas on the node and selects it
+    page.evaluate("() => { loom.editor.canvas.ds.offset = [5000, 5000]; }")
+    toast.query_selector("button.toast-action").click()
+    placed = page.evaluate("""id => {
+        const {canvas, graph} = loom.editor;
+        const node = graph.getNodeById(id);
+        const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + node.size[1] / 2]);
+        const box = canvas.canvas.getBoundingClientRect();
+        return {inside: x > 0 && y > 0 && x < box.width && y < box.height, selected: Boolean(node.selected)};
+    }""", sampler["id"])
+    assert placed == {"inside": True, "selected": True}
     page.screenshot(path=str(tmp_path / "validation_error.png"))
 
 

@@ -2,6 +2,7 @@
 // progress, previews, outputs, errors) and onto the page (status line, gallery).
 // Events of a prompt queued from another tab are not drawn on the current graph.
 import { toast } from "./ui.js";
+import { showNode } from "./problems.js";
 
 export class Execution {
   constructor({ api, editor, tabs, gallery, settings, statusElement, progressElement = null, onQueueChange = () => {} }) {
@@ -95,7 +96,8 @@ export class Execution {
       });
     }
     const where = data.node_type ? `${data.node_type} (#${nodeId})` : `node #${nodeId}`;
-    toast(`${where} failed: ${message}`, { kind: "error", timeout: 12000 });
+    const action = this.onGraph(data) && nodeId != null ? { label: `Show #${nodeId}`, run: () => showNode(this.editor, nodeId) } : null;
+    toast(`${where} failed: ${message}`, { kind: "error", timeout: 12000, action });
   }
 
   showProgress(fraction) {

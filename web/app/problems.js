@@ -55,5 +55,17 @@ export function reportPromptError(error, editor) {
   const lines = nodeErrorLines(nodeErrors);
   const message = info.message ?? error?.message ?? "the workflow could not be queued";
   const details = !lines.length && info.details ? `: ${info.details}` : "";
-  toast([message + details, ...lines].join("\n"), { kind: "error", timeout: 12000 });
+  const [first] = Object.keys(nodeErrors);
+  const action = first === undefined ? null : { label: `Show #${first}`, run: () => showNode(editor, first) };
+  toast([message + details, ...lines].join("\n"), { kind: "error", timeout: 12000, action });
+}
+
+// Center the canvas on a node ("12", or "12:3" inside a subgraph: its outer node) and select it.
+export function showNode(editor, nodeId) {
+  const outer = String(nodeId).split(":")[0];
+  const node = editor.graph.getNodeById(Number(outer)) ?? editor.graph.getNodeById(outer);
+  if (!node) return;
+  editor.canvas.centerOnNode(node);
+  editor.canvas.selectNode(node);
+  editor.canvas.setDirty(true, true);
 }

@@ -17,12 +17,18 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
-export function toast(message, { kind = "info", timeout = 5000 } = {}) {
+// `action`: {label, run} adds a button that runs it and dismisses the toast.
+export function toast(message, { kind = "info", timeout = 5000, action = null } = {}) {
   const area = document.getElementById("toasts");
   if (!area) return null;
   const close = h("button", { class: "icon", "aria-label": "Dismiss", title: "Dismiss" }, "×");
+  const button = action ? h("button", { class: "small toast-action" }, action.label) : null;
   const item = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" },
-    h("span", { class: "toast-text" }, message), close);
+    h("span", { class: "toast-text" }, message), button, close);
+  button?.addEventListener("click", () => {
+    item.remove();
+    action.run();
+  });
   close.addEventListener("click", () => item.remove());
   area.append(item);
   while (area.children.length > 4) area.firstElementChild.remove();
