@@ -118,13 +118,9 @@ export class ApiClient extends EventTarget {
 
   deleteUserData(path) { return this.json(this.userdataURL(path), { method: "DELETE" }); }
 
-  async moveUserData(from, to) {
-    const data = await this.fetchApi(this.userdataURL(from)).then((r) => {
-      if (!r.ok) throw new ApiError(`${from} not found`, r.status, null);
-      return r.text();
-    });
-    await this.putUserData(to, data, { overwrite: false });
-    await this.deleteUserData(from);
+  // One atomic rename on the server (409 when `to` exists).
+  moveUserData(from, to) {
+    return this.json(`${this.userdataURL(from)}/move/${encodeURIComponent(to)}?overwrite=false`, { method: "POST" });
   }
 
   async uploadImage(file, { subfolder = "", type = "input" } = {}) {
