@@ -339,6 +339,18 @@ def test_undo_redo_a_series_of_edits(editor):
     editor.js("""() => document.body.dispatchEvent(new KeyboardEvent("keydown",
         { key: "я", code: "KeyZ", ctrlKey: true, bubbles: true }))""")
     assert editor.saved() == states[-2]
+    # focus left on a toolbar button outside the canvas: Ctrl+Z still undoes, Delete does not delete
+    editor.js("""() => { const b = document.createElement('button'); b.id = 'toolbar-button'; b.textContent = 'tool';
+        b.style.cssText = 'position:fixed;right:0;top:0;z-index:50'; document.body.append(b); }""")
+    page.click("#toolbar-button")
+    page.keyboard.press("Control+KeyZ")
+    assert editor.saved() == states[-3]
+    editor.js("() => Object.values(editor.canvas.selected_nodes).length || editor.canvas.selectItems()")
+    page.focus("#toolbar-button")
+    page.keyboard.press("Delete")
+    assert editor.saved() == states[-3]
+    page.keyboard.press("Control+KeyY")
+    assert editor.saved() == states[-2]
     # Ctrl+Z inside a text box undoes the text, not the graph
     page.click(f'textarea[data-node="{ids["neg"]}"]')
     page.keyboard.type("xyz")

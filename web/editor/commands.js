@@ -31,8 +31,16 @@ export function installKeys(root, canvas, editor, search) {
     search: () => search.open(null),
   };
 
-  /** Only keys aimed at the canvas (or at nothing in particular) are ours. */
-  const ours = (e) => !isTextTarget(e.target) && (e.target === canvas.canvas || e.target === document.body || e.target === root);
+  /**
+   * Keys aimed at the canvas, at nothing in particular, or at a button or link that kept the
+   * focus after a click (a toolbar) are ours; text fields and dialogs keep theirs.
+   */
+  const inEditor = (t) => t === document.body || root.contains(t);
+  const ours = (e) => {
+    const t = e.target;
+    if (e.defaultPrevented || isTextTarget(t)) return false;
+    return inEditor(t) || ((t.localName === "button" || t.localName === "a") && !t.closest("dialog, [role=dialog]"));
+  };
 
   const onKeyDown = (e) => {
     if (!ours(e)) return;
@@ -44,7 +52,7 @@ export function installKeys(root, canvas, editor, search) {
       return;
     }
     const action = actionFor(e);
-    if (!action) return;
+    if (!action || (action === "delete" && !inEditor(e.target))) return; // Delete on a panel's button is the panel's
     e.preventDefault();
     e.stopPropagation();
     run[action]();
