@@ -849,6 +849,15 @@ def test_box_select_alt_drag_clone_select_all_and_delete(editor):
     page.keyboard.up("Control")
     selected = editor.js("Object.keys(editor.canvas.selected_nodes).map(Number).sort((a, b) => a - b)")
     assert selected == sorted([ids["pos"], ids["neg"], ids["latent"]])
+    # align the selection from a node's menu
+    editor.js("(id) => { editor.graph.getNodeById(id).pos[0] += 37; editor.canvas.setDirty(true, true); }", ids["neg"])
+    page.wait_for_timeout(50)
+    editor.select(ids["neg"], button="right")
+    page.click(".litecontextmenu .litemenu-entry:has-text('Align Selected To')")
+    page.click(".litecontextmenu .litemenu-entry:text-is('Left')")
+    page.wait_for_timeout(100)
+    lefts = {node_of(editor.saved(), i)["pos"][0] for i in (ids["pos"], ids["neg"], ids["latent"])}
+    assert len(lefts) == 1
     # Alt+drag clones a node, links are not cloned
     x, y = editor.title(ids["vae"])
     page.keyboard.down("Alt")
