@@ -26,13 +26,14 @@ export function fieldScore(query, text) {
     if (first < 0) first = pos;
   }
   const span = pos - first + 1;
+  if (span > q.length * 3) return 0; // letters scattered over a long name are no match
   return Math.max(1, 30 * (q.length / span));
 }
 
 /** Camel-case aware variant: "KSampler" also matches "ks" via its capitals. */
 function nameScore(query, name) {
   const caps = String(name).replace(/[^A-Z0-9]/g, "");
-  return Math.max(fieldScore(query, name), caps.length > 1 ? fieldScore(query, caps) * 0.9 : 0);
+  return Math.max(fieldScore(query, name), caps.length > 1 ? fieldScore(query, caps) * 0.75 : 0);
 }
 
 function inputTypes(def) {

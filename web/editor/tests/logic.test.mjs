@@ -73,6 +73,8 @@ test("search ranks exact, prefix and fuzzy matches best first", () => {
   assert.equal(names("vae dec")[0], "VAEDecode");
   assert.equal(names("clip text")[0], "CLIPTextEncode");
   assert.deepEqual(names("zzzz"), []);
+  assert.deepEqual(names("ksa"), ["KSampler", "KSamplerAdvanced"]); // a prefix beats initials
+  assert.deepEqual(names("decode"), ["VAEDecode"]); // no scattered-letter matches
   assert.ok(names("conditioning").includes("CLIPTextEncode")); // category / output type
   assert.ok(fieldScore("save", "Save Image") > fieldScore("save", "Unsaved things"));
 });
