@@ -7,6 +7,7 @@ relative to the radius, not in pixels), applied by OpenCV with mirrored edges
 from __future__ import annotations
 
 from nodes._checks import check_choice, check_float, check_image, check_int
+from nodes._tooltips import tooltips
 
 BLEND_MODES = ["normal", "multiply", "screen", "overlay", "soft_light", "difference"]
 DITHER_MODES = ["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8", "bayer-16"]
@@ -37,6 +38,11 @@ def _filter(image, kernel_x, kernel_y=None, kernel_2d=None):
     return torch.from_numpy(out)
 
 
+@tooltips({
+    "image1": "The base image.",
+    "image2": "The image mixed in; resized to image1 if needed.",
+    "blend_factor": "How much of the blended result to use: 0 keeps image1, 1 uses the blend fully.",
+    "blend_mode": "How image1 and image2 combine before mixing."})
 class ImageBlend:
     @classmethod
     def INPUT_TYPES(cls):
@@ -84,6 +90,10 @@ class ImageBlend:
         return (torch.clamp(a * (1 - factor) + mixed * factor, 0, 1),)
 
 
+@tooltips({
+    "image": "The images to blur.",
+    "blur_radius": "Kernel radius in pixels (kernel side 2r+1).",
+    "sigma": "Spread of the Gaussian relative to the radius; larger is flatter."})
 class ImageBlur:
     @classmethod
     def INPUT_TYPES(cls):
@@ -108,6 +118,11 @@ class ImageBlur:
         return (_filter(image, kernel, kernel),)
 
 
+@tooltips({
+    "image": "The images to sharpen.",
+    "sharpen_radius": "Kernel radius in pixels (kernel side 2r+1).",
+    "sigma": "Spread of the Gaussian relative to the radius.",
+    "alpha": "Sharpening strength; 0 leaves the image unchanged."})
 class ImageSharpen:
     @classmethod
     def INPUT_TYPES(cls):
@@ -149,6 +164,10 @@ def _bayer(level: int):
     return matrix
 
 
+@tooltips({
+    "image": "The images to reduce.",
+    "colors": "The most colours each image keeps.",
+    "dither": "How the lost colours are spread: none, error diffusion, or an ordered Bayer pattern."})
 class ImageQuantize:
     @classmethod
     def INPUT_TYPES(cls):

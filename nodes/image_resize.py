@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from nodes._checks import MAX_RESOLUTION, check_choice, check_float, check_image, check_int, check_mask
+from nodes._tooltips import tooltips
 
 UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 PAD_INTERPOLATIONS = ["area", "bicubic", "nearest-exact", "bilinear", "lanczos"]
@@ -27,6 +28,10 @@ def _resize(image, width, height, method, crop="disabled"):
     return each_item(image, lambda part: resize_image(part, width, height, method, crop))
 
 
+@tooltips({
+    "image": "The images to resize.",
+    "upscale_method": "The resampling filter.",
+    "megapixels": "Target size in megapixels (1 MP = 1024 x 1024 pixels)."})
 class ImageScaleToTotalPixels:
     @classmethod
     def INPUT_TYPES(cls):
@@ -54,6 +59,10 @@ class ImageScaleToTotalPixels:
         return (_resize(image, new_w, new_h, upscale_method),)
 
 
+@tooltips({
+    "image": "The images to resize.",
+    "upscale_method": "The resampling filter.",
+    "largest_size": "The length of the longer side after resizing, in pixels."})
 class ImageScaleToMaxDimension:
     @classmethod
     def INPUT_TYPES(cls):
@@ -76,6 +85,12 @@ class ImageScaleToMaxDimension:
         return (_resize(image, round(width * scale), round(height * scale), upscale_method),)
 
 
+@tooltips({
+    "image": "The images to fit.",
+    "target_width": "Output width in pixels.",
+    "target_height": "Output height in pixels.",
+    "padding_color": "Colour of the added border.",
+    "interpolation": "The resampling filter."})
 class ResizeAndPadImage:
     @classmethod
     def INPUT_TYPES(cls):
@@ -108,6 +123,16 @@ class ResizeAndPadImage:
         return (out,)
 
 
+@tooltips({
+    "scale_method": "The resampling filter.",
+    "resize_type.width": "Target width (scale dimensions, scale width); 0 keeps the aspect ratio.",
+    "resize_type.height": "Target height (scale dimensions, scale height); 0 keeps the aspect ratio.",
+    "resize_type.crop": "Centre-crop to the target aspect ratio before resizing (scale dimensions).",
+    "resize_type.multiplier": "Scale factor (scale by multiplier).",
+    "resize_type.longer_size": "Length of the longer side (scale longer dimension).",
+    "resize_type.shorter_size": "Length of the shorter side (scale shorter dimension).",
+    "resize_type.megapixels": "Target size in megapixels (scale total pixels).",
+    "resize_type.multiple": "Round width and height to a multiple of this (scale to multiple)."})
 class ResizeImageMaskNode:
     """One resize node for images and masks; the sub-inputs of `resize_type` are named
     `resize_type.<name>` as ComfyUI's dynamic combo sends them."""
@@ -134,7 +159,8 @@ class ResizeImageMaskNode:
     RETURN_NAMES = ("resized",)
     FUNCTION = "execute"
     CATEGORY = "transform"
-    DESCRIPTION = "Resizes an image or a mask by size, factor, side length, pixel count, another image, or to a multiple."
+    DESCRIPTION = ("Resizes an image or a mask by size, factor, side length, pixel count, another image, "
+                   "or to a multiple.")
 
     def execute(self, input, resize_type, scale_method, **options):
         check_choice("resize_type", resize_type, RESIZE_TYPES)

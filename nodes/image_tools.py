@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nodes._checks import (MAX_RESOLUTION, check_choice, check_image, check_int, pad_channels,
                            repeat_to_batch)
+from nodes._tooltips import tooltips
 
 STITCH_DIRECTIONS = ["right", "down", "left", "up"]
 SPACING_COLORS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0), "red": (1.0, 0.0, 0.0),
@@ -11,6 +12,8 @@ SPACING_COLORS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0), "red": (1.
 BATCH_SLOTS = 50
 
 
+@tooltips({
+    "image": "The image to measure."})
 class GetImageSize:
     @classmethod
     def INPUT_TYPES(cls):
@@ -27,6 +30,12 @@ class GetImageSize:
         return (int(image.shape[2]), int(image.shape[1]), int(image.shape[0]))
 
 
+@tooltips({
+    "image": "The images to crop.",
+    "width": "Width of the cut-out in pixels.",
+    "height": "Height of the cut-out in pixels.",
+    "x": "Left edge of the cut-out.",
+    "y": "Top edge of the cut-out."})
 class ImageCrop:
     @classmethod
     def INPUT_TYPES(cls):
@@ -49,6 +58,10 @@ class ImageCrop:
         return (image[:, y:y + height, x:x + width, :].clone(),)
 
 
+@tooltips({
+    "image": "The batch to take images from.",
+    "batch_index": "Index of the first image (0 = first).",
+    "length": "How many images to take."})
 class ImageFromBatch:
     @classmethod
     def INPUT_TYPES(cls):
@@ -68,6 +81,8 @@ class ImageFromBatch:
         return (image[start:start + length].clone(),)
 
 
+@tooltips({
+    "images.image*": "An image (or batch) to add; the first sets the size."})
 class BatchImagesNode:
     @classmethod
     def INPUT_TYPES(cls):
@@ -106,6 +121,11 @@ class BatchImagesNode:
         return (torch.cat(resized, dim=0),)
 
 
+@tooltips({
+    "image1": "The reference image.",
+    "image2": "The image placed next to image1; without it image1 passes through.",
+    "spacing_width": "Gap between the images in pixels.",
+    "spacing_color": "Colour of the gap."})
 class ImageStitch:
     @classmethod
     def INPUT_TYPES(cls):
@@ -174,6 +194,8 @@ def _pad_to(image, axis, size):
     return F.pad(image, pad)
 
 
+@tooltips({
+    "compare_view": "The compare slider shown in the editor (no value)."})
 class ImageCompare:
     """Writes both images to the temp folder; the editor shows them as a before/after slider."""
 

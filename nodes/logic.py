@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 import string
 
+from nodes._tooltips import tooltips
+
 EXPRESSION_NAMES = list(string.ascii_lowercase)
 ASPECT_RATIOS = {
     "1:1 (Square)": (1, 1), "3:2 (Photo)": (3, 2), "4:3 (Standard)": (4, 3),
@@ -43,6 +45,8 @@ class ComfySwitchNode:
         return (on_true if switch else on_false,)
 
 
+@tooltips({
+    "values.*": "A number, used in the expression by its letter (values.a is a)."})
 class ComfyMathExpression:
     @classmethod
     def INPUT_TYPES(cls):

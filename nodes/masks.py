@@ -1,10 +1,11 @@
 """Mask nodes with ComfyUI's schemas: convert, invert, solid, crop, feather, grow,
-threshold, composite, preview, and joining/splitting an image's alpha channel.
+threshold, composite and preview (alpha join/split: nodes/image_alpha.py).
 A MASK is [B,H,W] float in 0..1; 1 marks the area to work on."""
 from __future__ import annotations
 
 from nodes._checks import (MAX_RESOLUTION, check_choice, check_float, check_image, check_int,
                            check_mask, repeat_to_batch)
+from nodes._tooltips import tooltips
 
 CHANNELS = ["red", "green", "blue", "alpha"]
 COMPOSITE_OPERATIONS = ["multiply", "add", "subtract", "and", "or", "xor"]
@@ -17,6 +18,9 @@ class _MaskNode:
     CATEGORY = "mask"
 
 
+@tooltips({
+    "image": "The image to read.",
+    "channel": "The channel that becomes the mask."})
 class ImageToMask(_MaskNode):
     FUNCTION = "image_to_mask"
     DESCRIPTION = "One channel of the image as a mask."
@@ -33,6 +37,8 @@ class ImageToMask(_MaskNode):
         return (image[..., index].clone(),)
 
 
+@tooltips({
+    "mask": "The mask to show as an image."})
 class MaskToImage:
     FUNCTION = "mask_to_image"
     RETURN_TYPES = ("IMAGE",)
@@ -48,6 +54,8 @@ class MaskToImage:
         return (mask[..., None].expand(*mask.shape, 3).clone(),)
 
 
+@tooltips({
+    "mask": "The mask to invert."})
 class InvertMask(_MaskNode):
     FUNCTION = "invert"
     DESCRIPTION = "1 - mask."
@@ -60,6 +68,10 @@ class InvertMask(_MaskNode):
         return (1.0 - check_mask(mask),)
 
 
+@tooltips({
+    "value": "The value of every pixel.",
+    "width": "Width in pixels.",
+    "height": "Height in pixels."})
 class SolidMask(_MaskNode):
     FUNCTION = "solid"
     DESCRIPTION = "A width x height mask filled with one value."
@@ -78,6 +90,12 @@ class SolidMask(_MaskNode):
         return (torch.full((1, height, width), value, dtype=torch.float32),)
 
 
+@tooltips({
+    "mask": "The mask to crop.",
+    "x": "Left edge of the cut-out.",
+    "y": "Top edge of the cut-out.",
+    "width": "Width of the cut-out.",
+    "height": "Height of the cut-out."})
 class CropMask(_MaskNode):
     FUNCTION = "crop"
     CATEGORY = "mask"
@@ -97,6 +115,12 @@ class CropMask(_MaskNode):
         return (mask[:, y:y + height, x:x + width].clone(),)
 
 
+@tooltips({
+    "mask": "The mask to fade.",
+    "left": "Fade width at the left edge, in pixels.",
+    "top": "Fade width at the top edge.",
+    "right": "Fade width at the right edge.",
+    "bottom": "Fade width at the bottom edge."})
 class FeatherMask(_MaskNode):
     FUNCTION = "feather"
     DESCRIPTION = ("Fades the mask linearly to 0 towards each edge over the given number of pixels "
@@ -129,6 +153,10 @@ class FeatherMask(_MaskNode):
         return (mask * rows[None, :, None] * columns[None, None, :],)
 
 
+@tooltips({
+    "mask": "The mask to grow or shrink.",
+    "expand": "Pixels to grow (positive) or shrink (negative).",
+    "tapered_corners": "Round the corners (cross-shaped step) instead of keeping them square."})
 class GrowMask(_MaskNode):
     FUNCTION = "expand_mask"
     DESCRIPTION = ("Grows (positive expand) or shrinks (negative) the mask by that many pixels; "
@@ -158,6 +186,9 @@ class GrowMask(_MaskNode):
         return (torch.from_numpy(np.stack(out)),)
 
 
+@tooltips({
+    "mask": "The mask to threshold.",
+    "value": "Pixels above this become 1, the rest 0."})
 class ThresholdMask(_MaskNode):
     FUNCTION = "image_to_mask"
     DESCRIPTION = "1 where the mask is above `value`, else 0."
@@ -171,6 +202,12 @@ class ThresholdMask(_MaskNode):
         return ((check_mask(mask) > check_float("value", value, 0.0, 1.0)).float(),)
 
 
+@tooltips({
+    "destination": "The mask to change.",
+    "source": "The mask combined into it.",
+    "x": "Left edge where source is placed.",
+    "y": "Top edge where source is placed.",
+    "operation": "How source and destination combine."})
 class MaskComposite(_MaskNode):
     FUNCTION = "combine"
     DESCRIPTION = ("Combines `source` into `destination` with its top-left corner at (x, y); "
@@ -211,6 +248,8 @@ class MaskComposite(_MaskNode):
         return (torch.clamp(output, 0.0, 1.0),)
 
 
+@tooltips({
+    "mask": "The mask to show."})
 class MaskPreview:
     @classmethod
     def INPUT_TYPES(cls):
@@ -230,59 +269,12 @@ class MaskPreview:
         return PreviewImage().save_images(image, "ComfyUI", prompt, extra_pnginfo)
 
 
-class JoinImageWithAlpha:
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"image": ("IMAGE",), "alpha": ("MASK",)}}
-
-    RETURN_TYPES = ("IMAGE",)
-    FUNCTION = "join_image_with_alpha"
-    CATEGORY = "mask/compositing"
-    DESCRIPTION = ("Adds an alpha channel: alpha = 1 - mask (ComfyUI masks mark transparency); "
-                   "the mask is resized to the image.")
-
-    def join_image_with_alpha(self, image, alpha):
-        import torch
-
-        from engine.images import resize_image
-
-        check_image(image)
-        alpha = check_mask(alpha, "alpha")
-        if alpha.shape[0] not in (1, image.shape[0]) and image.shape[0] != 1:
-            raise ValueError(f"alpha: batch of {alpha.shape[0]} does not match the image's {image.shape[0]}")
-        batch = max(image.shape[0], alpha.shape[0])
-        image, alpha = repeat_to_batch(image, batch), repeat_to_batch(alpha, batch)
-        if alpha.shape[1:] != image.shape[1:3]:
-            alpha = resize_image(alpha[..., None], image.shape[2], image.shape[1], "bilinear")[..., 0]
-        return (torch.cat((image[..., :3], (1.0 - alpha)[..., None]), dim=-1),)
-
-
-class SplitImageWithAlpha:
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"image": ("IMAGE",)}}
-
-    RETURN_TYPES = ("IMAGE", "MASK")
-    FUNCTION = "split_image_with_alpha"
-    CATEGORY = "mask/compositing"
-    DESCRIPTION = "The colour channels, and the mask 1 - alpha (zeros when the image has no alpha)."
-
-    def split_image_with_alpha(self, image):
-        import torch
-
-        check_image(image)
-        if image.shape[-1] == 4:
-            return (image[..., :3].clone(), 1.0 - image[..., 3])
-        return (image[..., :3].clone(), torch.zeros(image.shape[:3], dtype=torch.float32))
-
-
 NODE_CLASS_MAPPINGS = {cls.__name__: cls for cls in (
     ImageToMask, MaskToImage, InvertMask, SolidMask, CropMask, FeatherMask, GrowMask, ThresholdMask,
-    MaskComposite, MaskPreview, JoinImageWithAlpha, SplitImageWithAlpha)}
+    MaskComposite, MaskPreview)}
 NODE_DISPLAY_NAME_MAPPINGS = {
     "ImageToMask": "Convert Image to Mask", "MaskToImage": "Convert Mask to Image",
     "InvertMask": "Invert Mask", "SolidMask": "Solid Mask", "CropMask": "Crop Mask",
     "FeatherMask": "Feather Mask", "GrowMask": "Grow Mask", "ThresholdMask": "Threshold Mask",
     "MaskComposite": "Mask Composite", "MaskPreview": "Preview Mask",
-    "JoinImageWithAlpha": "Join Image with Alpha", "SplitImageWithAlpha": "Split Image with Alpha",
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+from nodes._tooltips import tooltips
+
 CATEGORY = "utils/string"
 CASE_MODES = ["UPPERCASE", "lowercase", "Capitalize", "Title Case"]
 TRIM_MODES = ["Both", "Left", "Right"]
@@ -57,6 +59,8 @@ class _StringNode:
     CATEGORY = CATEGORY
 
 
+@tooltips({
+    "string": "The text to change."})
 class StringReplace(_StringNode):
     DESCRIPTION = "Replaces every occurrence of `find` with `replace` (plain text, not a pattern)."
 
@@ -69,6 +73,10 @@ class StringReplace(_StringNode):
         return (_text("string", string).replace(_text("find", find), _text("replace", replace)),)
 
 
+@tooltips({
+    "string": "The text to cut.",
+    "start": "Position of the first character (0 = first, negative counts from the end).",
+    "end": "Position after the last character (negative counts from the end)."})
 class StringSubstring(_StringNode):
     DESCRIPTION = "The characters from `start` up to (not including) `end`; negative positions count from the end."
 
@@ -83,6 +91,8 @@ class StringSubstring(_StringNode):
         return (_text("string", string)[start:end],)
 
 
+@tooltips({
+    "string": "The text to measure."})
 class StringLength:
     DESCRIPTION = "The number of characters in the text."
     RETURN_TYPES = ("INT",)
@@ -98,6 +108,9 @@ class StringLength:
         return (len(_text("string", string)),)
 
 
+@tooltips({
+    "string": "The text to change.",
+    "mode": "The case to convert to."})
 class CaseConverter(_StringNode):
     DESCRIPTION = "Changes the text to upper case, lower case, first letter capital, or title case."
 
@@ -111,6 +124,9 @@ class CaseConverter(_StringNode):
         return (convert[_choice("mode", mode, CASE_MODES)](_text("string", string)),)
 
 
+@tooltips({
+    "string": "The text to trim.",
+    "mode": "Which ends to trim."})
 class StringTrim(_StringNode):
     DESCRIPTION = "Removes white space from both ends, the start (Left) or the end (Right)."
 
@@ -123,6 +139,10 @@ class StringTrim(_StringNode):
         return (trim[_choice("mode", mode, TRIM_MODES)](_text("string", string)),)
 
 
+@tooltips({
+    "string": "The text to search.",
+    "substring": "The text to look for.",
+    "case_sensitive": "Whether upper and lower case differ."})
 class StringContains:
     DESCRIPTION = "Whether `substring` occurs in the text."
     RETURN_TYPES = ("BOOLEAN",)
@@ -142,6 +162,11 @@ class StringContains:
         return (substring in string,)
 
 
+@tooltips({
+    "string_a": "The text to test.",
+    "string_b": "The text to compare with.",
+    "mode": "The comparison.",
+    "case_sensitive": "Whether upper and lower case differ."})
 class StringCompare:
     DESCRIPTION = "Whether string_a starts with, ends with, or equals string_b."
     RETURN_TYPES = ("BOOLEAN",)
@@ -161,6 +186,10 @@ class StringCompare:
         return (test[_choice("mode", mode, COMPARE_MODES)](a, b),)
 
 
+@tooltips({
+    "string": "The text to search.",
+    "regex_pattern": "A Python regular expression.",
+    "case_insensitive": "Ignore upper/lower case."})
 class RegexMatch:
     DESCRIPTION = "Whether the regular expression matches anywhere in the text."
     RETURN_TYPES = ("BOOLEAN",)
@@ -177,6 +206,12 @@ class RegexMatch:
         return (pattern.search(_text("string", string)) is not None,)
 
 
+@tooltips({
+    "string": "The text to search.",
+    "regex_pattern": "A Python regular expression.",
+    "mode": "What to return.",
+    "case_insensitive": "Ignore upper/lower case.",
+    "group_index": "The group to return in the group modes (0 = whole match)."})
 class RegexExtract(_StringNode):
     DESCRIPTION = ("Text matched by a regular expression: the first match, all matches, or one group "
                    "of the first or of every match (several results are joined by new lines).")
@@ -206,6 +241,11 @@ class RegexExtract(_StringNode):
         return ("\n".join(m.group(group_index) or "" for m in matches),)
 
 
+@tooltips({
+    "string": "The text to change.",
+    "regex_pattern": "A Python regular expression.",
+    "replace": "The replacement; \\1 or \\g<name> insert groups.",
+    "case_insensitive": "Ignore upper/lower case."})
 class RegexReplace(_StringNode):
     DESCRIPTION = "Find and replace text using regex patterns."
 

@@ -7,9 +7,9 @@ import torch
 from graph.executor import CacheConfig, PromptExecutor
 from graph.validate import validate_prompt
 from nodes import masks
-from nodes.masks import (CropMask, FeatherMask, GrowMask, ImageToMask, InvertMask, JoinImageWithAlpha,
-                         MaskComposite, MaskPreview, MaskToImage, SolidMask, SplitImageWithAlpha,
-                         ThresholdMask)
+from nodes.image_alpha import JoinImageWithAlpha, SplitImageWithAlpha
+from nodes.masks import (CropMask, FeatherMask, GrowMask, ImageToMask, InvertMask, MaskComposite, MaskPreview,
+                         MaskToImage, SolidMask, ThresholdMask)
 
 
 def dot(size=5, y=2, x=2):
