@@ -179,3 +179,19 @@ def test_custom_combo_accepts_user_options_through_validation():
     bad = validate_prompt({"1": {"class_type": "CustomCombo", "inputs": {"choice": 5}},
                            "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}, CLASSES)
     assert not bad.ok and "choice" in json.dumps(bad.node_errors)
+
+
+def test_custom_combo_from_a_ui_workflow_keeps_choice_and_index():
+    from graph.ui_workflow import ui_to_api
+    from nodes.registry import NodeRegistry
+    from tests.ui_workflows import inp, node, out
+
+    # ComfyUI's editor saves [choice, index, option1, option2, ...]
+    ui = {"nodes": [node(1, "CustomCombo", outputs=[out("STRING", "STRING", [1]), out("INDEX", "INT")],
+                         widgets=["b", 1, "a", "b", "c"]),
+                    node(2, "PreviewAny", inputs=[inp("source", "*", 1)])],
+          "links": [[1, 1, 0, 2, 0, "STRING"]], "version": 0.4}
+    prompt = ui_to_api(ui, NodeRegistry(load_custom_nodes=False).load().catalogue()).prompt
+    assert prompt["1"]["inputs"] == {"choice": "b", "index": 1}
+    assert run({k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in prompt.items()}
+               ).outputs["2"] == {"text": ["b"]}
