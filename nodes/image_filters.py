@@ -154,13 +154,16 @@ class ImageSharpen:
         return (torch.clamp(_filter(image, None, kernel_2d=kernel.astype(np.float32)), 0, 1),)
 
 
-def _bayer(level: int):
-    """The 2^level x 2^level Bayer threshold matrix, values 0..n^2-1."""
+def _bayer_offsets(size: int):
+    """ComfyUI's normalised Bayer matrix (size x size, centred on 0): each level is
+    [[m - 1.5, m + 0.5], [m + 1.5, m - 0.5]] / 4^n with m = 4^n x the previous level."""
     import numpy as np
 
-    matrix = np.zeros((1, 1), dtype=np.float32)
-    for _ in range(level):
-        matrix = np.block([[4 * matrix, 4 * matrix + 2], [4 * matrix + 3, 4 * matrix + 1]])
+    matrix = np.zeros((1, 1), dtype=np.float64)
+    for level in range(1, size.bit_length()):
+        q = 4 ** level
+        m = q * matrix
+        matrix = np.block([[m - 1.5, m + 0.5], [m + 1.5, m - 0.5]]) / q
     return matrix
 
 
@@ -197,13 +200,12 @@ class ImageQuantize:
             pil = Image.fromarray(rgb)
             palette = pil.quantize(colors=colors, dither=Image.Dither.NONE)
             if dither.startswith("bayer"):
-                size = int(dither.split("-")[1])
-                matrix = _bayer(size.bit_length() - 1)
-                threshold = (matrix + 0.5) / (size * size) - 0.5
-                tiled = np.tile(threshold, (rgb.shape[0] // size + 1, rgb.shape[1] // size + 1))
-                spread = 255.0 / max(colors - 1, 1) ** (1 / 3)
-                shifted = rgb + tiled[:rgb.shape[0], :rgb.shape[1], None] * spread
-                pil = Image.fromarray(np.clip(shifted, 0, 255).astype(np.uint8))
+                # ComfyUI: add spread x the Bayer pattern (+0.5), then map to the palette without dithering
+                spread = 2 * 256 / (len(palette.getpalette()) // 3)
+                offsets = spread * _bayer_offsets(int(dither.split("-")[1])) + 0.5
+                reps = (rgb.shape[0] // offsets.shape[0] + 1, rgb.shape[1] // offsets.shape[1] + 1)
+                tiled = np.tile(offsets, reps)[:rgb.shape[0], :rgb.shape[1], None]
+                pil = Image.fromarray(np.clip(rgb + tiled, 0, 255).astype(np.uint8))
             mode = Image.Dither.FLOYDSTEINBERG if dither == "floyd-steinberg" else Image.Dither.NONE
             result = pil.quantize(palette=palette, dither=mode).convert("RGB")
             array = np.asarray(result, dtype=np.float32) / 255.0

@@ -127,6 +127,15 @@ def test_quantize_matches_pillow():
     pil = Image.fromarray((image[0].numpy() * 255).astype(np.uint8))
     expected = pil.quantize(palette=pil.quantize(colors=4, dither=Image.Dither.NONE), dither=Image.Dither.NONE)
     assert np.array_equal((out[0].numpy() * 255).round().astype(np.uint8), np.asarray(expected.convert("RGB")))
+    # bayer-4: the classic 4x4 Bayer pattern [[0,8,2,10],[12,4,14,6],[3,11,1,9],[15,7,13,5]] as offsets
+    bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
+    palette = pil.quantize(colors=4, dither=Image.Dither.NONE)
+    spread = 2 * 256 / (len(palette.getpalette()) // 3)
+    offsets = np.tile(spread * ((bayer + 0.5) / 16 - 0.5) + 0.5, (4, 4))[..., None]
+    shifted = Image.fromarray(np.clip(np.asarray(pil) + offsets, 0, 255).astype(np.uint8))
+    expected = shifted.quantize(palette=palette, dither=Image.Dither.NONE).convert("RGB")
+    out = ImageQuantize().quantize(image, 4, "bayer-4")[0]
+    assert np.array_equal((out[0].numpy() * 255).round().astype(np.uint8), np.asarray(expected))
     for dither in ("floyd-steinberg", "bayer-4"):
         colours = ImageQuantize().quantize(image, 4, dither)[0].reshape(-1, 3).unique(dim=0)
         assert len(colours) <= 4
