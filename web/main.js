@@ -26,6 +26,17 @@ function clientId() {
   return id;
 }
 
+// Fit the graph in view, but never below the scale where LiteGraph stops drawing text.
+function showWhole(editor, minScale = 0.72) {
+  editor.fitView();
+  const ds = editor.canvas.ds;
+  if (ds.scale < minScale) {
+    ds.scale = minScale;
+    ds.offset = [20, 30];
+    editor.canvas.setDirty(true, true);
+  }
+}
+
 async function defaultWorkflow() {
   try {
     let workflow = await api.getDefaultWorkflow();
@@ -184,7 +195,11 @@ async function main() {
     toast(`The open tabs could not be restored: ${error.message}`, { kind: "warning" });
     tabs.tabs = [];
   }
-  if (!restored) tabs.open(await defaultWorkflow(), { name: "Unsaved Workflow" });
+  if (!restored) {
+    const workflow = await defaultWorkflow();
+    tabs.open(workflow, { name: "Unsaved Workflow" });
+    if (!workflow.extra?.ds) showWhole(editor);   // first start: the whole default graph, readable
+  }
   await app.invoke("setup");
   window.loom = { app, api, socket, editor, tabs, settings, gallery, execution, sidebar, workflows, queuePanel };
   $("boot").remove();

@@ -6,13 +6,13 @@ the editor as a left-to-right graph.
 """
 from graph.ui_workflow.widgets import is_widget, input_spec, ordered_inputs, widget_slots, write_widgets_values
 
-COLUMN_WIDTH = 400
-ROW_GAP = 40
+COLUMN_WIDTH = 330
+ROW_GAP = 30
 SLOT_HEIGHT = 22
 WIDGET_HEIGHT = 26
 MULTILINE_HEIGHT = 110
 TITLE_HEIGHT = 30
-NODE_WIDTH = 320
+NODE_WIDTH = 290
 ORIGIN = (50, 50)
 
 
