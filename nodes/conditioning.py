@@ -78,6 +78,8 @@ class CLIPTextEncodeSDXL:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "encode"
     CATEGORY = "advanced/conditioning"
+    DESCRIPTION = ("Encodes prompts for SDXL: text_g for the OpenCLIP-bigG encoder, text_l for CLIP-L, plus "
+                   "the size and crop values SDXL is conditioned on.")
 
     def encode(self, clip, width, height, crop_w, crop_h, target_width, target_height, text_g, text_l):
         _check_clip(clip)
@@ -106,6 +108,7 @@ class CLIPTextEncodeSDXLRefiner:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "encode"
     CATEGORY = "advanced/conditioning"
+    DESCRIPTION = "Encodes a prompt for the SDXL refiner, with its aesthetic score and target size."
 
     def encode(self, clip, ascore, width, height, text):
         _check_clip(clip)
@@ -126,6 +129,7 @@ class CLIPSetLastLayer:
     RETURN_TYPES = ("CLIP",)
     FUNCTION = "set_last_layer"
     CATEGORY = "conditioning"
+    DESCRIPTION = 'Makes the text encoder stop at an earlier layer (-1 = last, -2 = "clip skip 2").'
 
     def set_last_layer(self, clip, stop_at_clip_layer):
         _check_clip(clip)
@@ -144,6 +148,8 @@ class ConditioningCombine:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "combine"
     CATEGORY = "conditioning"
+    DESCRIPTION = ("Joins two conditionings into one list; the sampler uses both (their predictions are "
+                   "averaged).")
 
     def combine(self, conditioning_1, conditioning_2):
         return (list(conditioning_1) + list(conditioning_2),)
@@ -161,6 +167,8 @@ class ConditioningAverage:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "addWeighted"
     CATEGORY = "conditioning"
+    DESCRIPTION = ("Blends two conditionings: conditioning_to_strength of conditioning_to plus the rest of "
+                   "conditioning_from.")
 
     def addWeighted(self, conditioning_to, conditioning_from, conditioning_to_strength):
         """to * strength + from * (1 - strength); `from` is cut or zero-padded to `to`'s length."""
@@ -199,6 +207,8 @@ class ConditioningConcat:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "concat"
     CATEGORY = "conditioning"
+    DESCRIPTION = ("Appends conditioning_from's tokens to each entry of conditioning_to (longer prompt, one "
+                   "prediction).")
 
     def concat(self, conditioning_to, conditioning_from):
         """Append the first `from` cond's tokens to every `to` cond (token axis)."""
@@ -234,6 +244,7 @@ class ConditioningSetArea:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "append"
     CATEGORY = "conditioning"
+    DESCRIPTION = "Limits a conditioning to a rectangle of the image (in pixels), with a strength."
 
     def append(self, conditioning, width, height, x, y, strength):
         """area = (h, w, y, x) in latent units (pixels // 8)."""
@@ -257,6 +268,8 @@ class ConditioningSetAreaPercentage:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "append"
     CATEGORY = "conditioning"
+    DESCRIPTION = ("Limits a conditioning to a rectangle given as fractions of the image size, with a "
+                   "strength.")
 
     def append(self, conditioning, width, height, x, y, strength):
         """area = ("percentage", h, w, y, x) as fractions of the latent; the sampler resolves it."""
@@ -277,6 +290,7 @@ class ConditioningSetMask:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "append"
     CATEGORY = "conditioning"
+    DESCRIPTION = "Limits a conditioning to the area of a mask, with a strength."
 
     def append(self, conditioning, mask, set_cond_area, strength):
         if getattr(mask, "ndim", 0) not in (2, 3):
@@ -297,6 +311,7 @@ class ConditioningZeroOut:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "zero_out"
     CATEGORY = "advanced/conditioning"
+    DESCRIPTION = "Replaces the conditioning tensors (and the pooled output) with zeros."
 
     def zero_out(self, conditioning):
         import torch
@@ -323,6 +338,8 @@ class ConditioningSetTimestepRange:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "set_range"
     CATEGORY = "advanced/conditioning"
+    DESCRIPTION = ("Applies the conditioning only between two points of the sampling schedule (0 = start, 1 = "
+                   "end).")
 
     def set_range(self, conditioning, start, end):
         """Use this conditioning only from `start` to `end` of the sampling (fractions of the run)."""

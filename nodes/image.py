@@ -84,6 +84,8 @@ class LoadImage:
         return {"required": {"image": (input_image_files(), {"image_upload": True})}}
 
     CATEGORY = "image"
+    DESCRIPTION = ("Loads an image from the input folder; its alpha channel becomes the mask (1 = "
+                   "transparent).")
     RETURN_TYPES = ("IMAGE", "MASK")
     FUNCTION = "load_image"
 
@@ -122,6 +124,7 @@ class LoadImageMask:
         }}
 
     CATEGORY = "mask"
+    DESCRIPTION = "Loads one channel of an image from the input folder as a mask."
     RETURN_TYPES = ("MASK",)
     FUNCTION = "load_image"
 
@@ -247,6 +250,7 @@ class ImageScale:
     RETURN_TYPES = ("IMAGE",)
     FUNCTION = "upscale"
     CATEGORY = "image/upscaling"
+    DESCRIPTION = "Resizes images to a width and height; 0 for one side keeps the aspect ratio."
 
     def upscale(self, image, upscale_method, width, height, crop):
         """Resize to width x height; a zero side keeps the aspect ratio, both zero keeps the size."""
@@ -275,6 +279,7 @@ class ImageScaleBy:
     RETURN_TYPES = ("IMAGE",)
     FUNCTION = "upscale"
     CATEGORY = "image/upscaling"
+    DESCRIPTION = "Resizes images by a factor."
 
     def upscale(self, image, upscale_method, scale_by):
         from engine.images import resize_image
@@ -292,6 +297,7 @@ class ImageInvert:
     RETURN_TYPES = ("IMAGE",)
     FUNCTION = "invert"
     CATEGORY = "image"
+    DESCRIPTION = "Inverts the colours (1 - value)."
 
     def invert(self, image):
         return (1.0 - image,)
@@ -305,6 +311,7 @@ class ImageBatch:
     RETURN_TYPES = ("IMAGE",)
     FUNCTION = "batch"
     CATEGORY = "image"
+    DESCRIPTION = "Joins two image batches; the second is resized to the first's size."
 
     def batch(self, image1, image2):
         """Join two batches; image2 is resized (bilinear, centre crop) to image1's size."""
@@ -345,6 +352,8 @@ class ImagePadForOutpaint:
     RETURN_TYPES = ("IMAGE", "MASK")
     FUNCTION = "expand_image"
     CATEGORY = "image"
+    DESCRIPTION = ("Adds a grey border for outpainting and returns a mask of the new area, feathered into the "
+                   "image.")
 
     def expand_image(self, image, left, top, right, bottom, feathering):
         """Pad with grey (0.5); the mask is 1 on the new border and fades into the image.
@@ -391,6 +400,7 @@ class EmptyImage:
     RETURN_TYPES = ("IMAGE",)
     FUNCTION = "generate"
     CATEGORY = "image"
+    DESCRIPTION = "A batch of images filled with one colour."
 
     def generate(self, width, height, batch_size=1, color=0):
         """A batch filled with one colour given as 0xRRGGBB."""

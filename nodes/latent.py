@@ -82,6 +82,7 @@ class LatentUpscale:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "upscale"
     CATEGORY = "latent"
+    DESCRIPTION = "Resizes latents to a pixel size (divided by 8)."
 
     def upscale(self, samples, upscale_method, width, height, crop):
         from engine.images import resize
@@ -117,6 +118,7 @@ class LatentUpscaleBy:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "upscale"
     CATEGORY = "latent"
+    DESCRIPTION = "Resizes latents by a factor."
 
     def upscale(self, samples, upscale_method, scale_by):
         from engine.images import resize
@@ -143,6 +145,7 @@ class LatentComposite:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "composite"
     CATEGORY = "latent"
+    DESCRIPTION = "Pastes samples_from into samples_to at (x, y) in pixels, optionally feathered."
 
     def composite(self, samples_to, samples_from, x, y, composite_method="normal", feather=0):
         """Paste ``samples_from`` at (x, y) pixels, fading ``feather`` pixels at inner edges."""
@@ -194,6 +197,7 @@ class LatentFromBatch:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "frombatch"
     CATEGORY = "latent/batch"
+    DESCRIPTION = "Takes `length` latents starting at `batch_index` from a batch."
 
     def frombatch(self, samples, batch_index, length):
         source = _samples(samples)
@@ -226,6 +230,7 @@ class RepeatLatentBatch:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "repeat"
     CATEGORY = "latent/batch"
+    DESCRIPTION = "Repeats a latent batch `amount` times."
 
     def repeat(self, samples, amount):
         source = _samples(samples)
@@ -250,6 +255,7 @@ class SetLatentNoiseMask:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "set_mask"
     CATEGORY = "latent/inpaint"
+    DESCRIPTION = "Adds a mask so that sampling only changes the masked area (inpainting with any model)."
 
     def set_mask(self, samples, mask):
         _samples(samples)
@@ -273,6 +279,7 @@ class SaveLatent:
     FUNCTION = "save"
     OUTPUT_NODE = True
     CATEGORY = "_for_testing"
+    DESCRIPTION = "Saves latents to the output folder as a .latent file."
 
     def save(self, samples, filename_prefix="ComfyUI", prompt=None, extra_pnginfo=None):
         """Write a .latent file (safetensors: latent_tensor + format marker, prompt metadata)."""
@@ -318,6 +325,7 @@ class LoadLatent:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "load"
     CATEGORY = "_for_testing"
+    DESCRIPTION = "Loads a .latent file from the input folder."
 
     def load(self, latent):
         import safetensors.torch

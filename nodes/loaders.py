@@ -74,6 +74,7 @@ class VAELoader:
     RETURN_TYPES = ("VAE",)
     FUNCTION = "load_vae"
     CATEGORY = "loaders"
+    DESCRIPTION = "Loads a VAE from models/vae."
 
     def load_vae(self, vae_name):
         from engine.checkpoints import load_vae
@@ -121,6 +122,7 @@ class DualCLIPLoader:
     RETURN_TYPES = ("CLIP",)
     FUNCTION = "load_clip"
     CATEGORY = "advanced/loaders"
+    DESCRIPTION = "Loads two text encoders (such as SDXL's CLIP-L and OpenCLIP-bigG) as one CLIP."
 
     def load_clip(self, clip_name1, clip_name2, type="sdxl", device="default"):
         from engine.checkpoints import load_clip
@@ -148,6 +150,7 @@ class UNETLoader:
     RETURN_TYPES = ("MODEL",)
     FUNCTION = "load_unet"
     CATEGORY = "advanced/loaders"
+    DESCRIPTION = "Loads a diffusion model (UNet) on its own from models/diffusion_models."
 
     def load_unet(self, unet_name, weight_dtype="default"):
         from engine.checkpoints import load_unet

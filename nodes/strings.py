@@ -18,6 +18,7 @@ class StringConcatenate:
     RETURN_TYPES = ("STRING",)
     FUNCTION = "execute"
     CATEGORY = "utils/string"
+    DESCRIPTION = "Joins two texts with a delimiter between them."
 
     def execute(self, string_a, string_b, delimiter):
         for name, value in (("string_a", string_a), ("string_b", string_b), ("delimiter", delimiter)):
@@ -34,6 +35,7 @@ class PrimitiveString:
     RETURN_TYPES = ("STRING",)
     FUNCTION = "execute"
     CATEGORY = "utils/primitive"
+    DESCRIPTION = "A line of text that can be linked into any STRING input."
 
     def execute(self, value):
         if not isinstance(value, str):
@@ -42,6 +44,8 @@ class PrimitiveString:
 
 
 class PrimitiveStringMultiline(PrimitiveString):
+    DESCRIPTION = "A block of text that can be linked into any STRING input."
+
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {"value": ("STRING", {"multiline": True})}}

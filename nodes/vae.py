@@ -110,6 +110,7 @@ class VAEDecodeTiled:
     RETURN_TYPES = ("IMAGE",)
     FUNCTION = "decode"
     CATEGORY = "_for_testing"
+    DESCRIPTION = "Decodes latents into images tile by tile, to save memory on large images."
 
     def decode(self, vae, samples, tile_size, overlap=64, temporal_size=64, temporal_overlap=8):
         """Decode tile by tile (pixels); the overlap is kept to at most a quarter tile."""
@@ -130,6 +131,7 @@ class VAEEncode:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "encode"
     CATEGORY = "latent"
+    DESCRIPTION = "Encodes images into latents with the VAE."
 
     def encode(self, vae, pixels):
         _check_vae(vae)
@@ -154,6 +156,7 @@ class VAEEncodeTiled:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "encode"
     CATEGORY = "_for_testing"
+    DESCRIPTION = "Encodes images into latents tile by tile, to save memory on large images."
 
     def encode(self, vae, pixels, tile_size, overlap=64, temporal_size=64, temporal_overlap=8):
         _check_vae(vae)
@@ -179,6 +182,8 @@ class VAEEncodeForInpaint:
     RETURN_TYPES = ("LATENT",)
     FUNCTION = "encode"
     CATEGORY = "latent/inpaint"
+    DESCRIPTION = ("Encodes images for inpainting models: the masked area is greyed out and the mask (grown by "
+                   "grow_mask_by) is attached.")
 
     def encode(self, vae, pixels, mask, grow_mask_by=6):
         """Encode with the masked area greyed out; the noise mask is the mask grown by
@@ -222,6 +227,7 @@ class InpaintModelConditioning:
     RETURN_NAMES = ("positive", "negative", "latent")
     FUNCTION = "encode"
     CATEGORY = "conditioning/inpaint"
+    DESCRIPTION = "Adds the masked image and the mask to the conditionings, as inpainting models expect."
 
     def encode(self, positive, negative, pixels, vae, mask, noise_mask=True):
         """For inpainting models: the greyed-out image latent and the mask go into the
