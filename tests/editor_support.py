@@ -120,11 +120,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_base(base: Path) -> Path:
+def make_checkpoint(base: Path) -> Path:
+    """base/models/checkpoints/tiny.safetensors: a tiny SD1 checkpoint with random weights."""
     from tests.tiny_models import save_single_file, tiny_sd_components
 
     (base / "models" / "checkpoints").mkdir(parents=True)
     save_single_file(tiny_sd_components("sd1"), base / "models" / "checkpoints" / "tiny.safetensors")
+    return base
+
+
+def make_base(base: Path) -> Path:
+    make_checkpoint(base)
     pack = base / "custom_nodes" / "recorder_pack"
     (pack / "web").mkdir(parents=True)
     (pack / "__init__.py").write_text(PACK_PY)
@@ -132,11 +138,13 @@ def make_base(base: Path) -> Path:
     return base
 
 
-def start_server(base: Path):
+def start_server(base: Path, *flags: str):
+    """A real `server.py` on a free port over `base`; returns (process, url ending in /).
+    Without flags it loads the custom packs under base/custom_nodes."""
     port = free_port()
+    flags = flags or ("--custom-nodes-directory", str(base / "custom_nodes"))
     process = subprocess.Popen(
-        [sys.executable, "server.py", "--port", str(port), "--base-directory", str(base),
-         "--custom-nodes-directory", str(base / "custom_nodes")],
+        [sys.executable, "server.py", "--port", str(port), "--base-directory", str(base), *flags],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}/"

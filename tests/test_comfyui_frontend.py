@@ -5,64 +5,28 @@ workflow on a tiny checkpoint with the running node and the queue shown, save, r
 reopen and delete a workflow, and show log lines, with no unexpected 4xx/5xx answer.
 """
 
+import importlib.util
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.tiny_models import save_single_file, tiny_sd_components
+from tests.editor_support import CHROMIUM, make_checkpoint, require_browser, start_server
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-try:
-    import comfyui_frontend_package  # noqa: F401
-except ImportError:
+if importlib.util.find_spec("comfyui_frontend_package") is None:
     pytest.skip("comfyui-frontend-package is not installed (it is in requirements-test.txt)", allow_module_level=True)
-if not os.path.exists(CHROMIUM):
-    pytest.skip("chromium is not installed", allow_module_level=True)
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = require_browser()
 
 # Answers ComfyUI itself gives on a fresh install: files and folders that do not exist yet.
 EXPECTED_MISSES = ("/api/userdata/comfy.templates.json", "/api/userdata?dir=subgraphs",
                    "/api/userdata?dir=workflows")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("comfy_frontend")
-    (base / "models" / "checkpoints").mkdir(parents=True)
-    save_single_file(tiny_sd_components("sd1"), base / "models" / "checkpoints" / "tiny.safetensors")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "server.py", "--port", str(port), "--base-directory", str(base),
-         "--disable-custom-nodes", "--front-end", "comfyui"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/system_stats", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("server did not start:\n" + process.stdout.read())
-    yield url, base
+    base = make_checkpoint(tmp_path_factory.mktemp("comfy_frontend"))
+    process, url = start_server(base, "--disable-custom-nodes", "--front-end", "comfyui")
+    yield url.rstrip("/"), base
     process.kill()
     process.wait()
 

@@ -1,59 +1,18 @@
 """The canvas editor (web/editor/) driven by mouse and keyboard in headless chromium against a real server."""
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.tiny_models import save_single_file, tiny_sd_components
+from tests.editor_support import CHROMIUM, CHROMIUM_FLAGS, make_checkpoint, require_browser, start_server
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium is required for the editor tests in CI (./loom test installs it)")
-    pytest.skip("chromium is not installed", allow_module_level=True)
-
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+sync_playwright = require_browser()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("loom")
-    (base / "models" / "checkpoints").mkdir(parents=True)
-    save_single_file(tiny_sd_components("sd1"), base / "models" / "checkpoints" / "tiny.safetensors")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "server.py", "--port", str(port), "--base-directory", str(base), "--disable-custom-nodes"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "system_stats", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("server did not start:\n" + process.stdout.read())
+    process, url = start_server(make_checkpoint(tmp_path_factory.mktemp("loom")), "--disable-custom-nodes")
     yield url
     process.kill()
     process.wait()
