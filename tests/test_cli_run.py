@@ -35,7 +35,7 @@ class TextConst:
         return (text * repeat,)
 
 
-class SaveText:
+class SaveTextFile:
     CATEGORY = "test"
     OUTPUT_NODE = True
     RETURN_TYPES = ()
@@ -62,7 +62,7 @@ class Explode:
         raise ValueError("text: cannot explode " + text)
 
 
-NODE_CLASS_MAPPINGS = {"TextConst": TextConst, "SaveText": SaveText, "Explode": Explode}
+NODE_CLASS_MAPPINGS = {"TextConst": TextConst, "SaveTextFile": SaveTextFile, "Explode": Explode}
 """
 
 
@@ -90,7 +90,7 @@ def setup(tmp_path):
 
 WORKFLOW = {
     "1": {"class_type": "TextConst", "inputs": {"text": "abc", "repeat": 2}},
-    "2": {"class_type": "SaveText", "inputs": {"text": ["1", 0], "filename": "result.txt"}},
+    "2": {"class_type": "SaveTextFile", "inputs": {"text": ["1", 0], "filename": "result.txt"}},
 }
 
 
@@ -144,7 +144,7 @@ def test_failing_node_exits_nonzero_with_readable_message(setup):
     workflow = {
         "1": {"class_type": "TextConst", "inputs": {"text": "abc", "repeat": 1}},
         "2": {"class_type": "Explode", "inputs": {"text": ["1", 0]}},
-        "3": {"class_type": "SaveText", "inputs": {"text": ["2", 0], "filename": "never.txt"}},
+        "3": {"class_type": "SaveTextFile", "inputs": {"text": ["2", 0], "filename": "never.txt"}},
     }
     result = run(workflow)
     assert result.returncode == 1
@@ -158,5 +158,5 @@ def test_progress_is_shown_per_node(setup):
     quiet = run(WORKFLOW)
     loud = run(WORKFLOW, progress=True)
     assert loud.returncode == 0, loud.stderr
-    assert "#1 TextConst" in loud.stderr and "#2 SaveText" in loud.stderr
-    assert "#2 SaveText" not in quiet.stderr
+    assert "#1 TextConst" in loud.stderr and "#2 SaveTextFile" in loud.stderr
+    assert "#2 SaveTextFile" not in quiet.stderr

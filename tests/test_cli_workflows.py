@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 def text_ui(text="abc", repeat=2, filename="result.txt"):
     return {"nodes": [node(1, "TextConst", title="Words", outputs=[out("STRING", "STRING", [1])],
                            widgets=[text, repeat]),
-                      node(2, "SaveText", inputs=[inp("text", "STRING", 1)], widgets=[filename])],
+                      node(2, "SaveTextFile", inputs=[inp("text", "STRING", 1)], widgets=[filename])],
             "links": [[1, 1, 0, 2, 0, "STRING"]], "version": 0.4}
 
 
@@ -34,7 +34,7 @@ def test_ui_workflow_runs_with_overrides_by_title(setup):  # noqa: F811
 
 
 @pytest.mark.parametrize("target, message", [
-    ("Nope.text=1", "no node with id or title 'Nope'; titles are: 'SaveText', 'Words'"),
+    ("Nope.text=1", "no node with id or title 'Nope'; titles are: 'SaveTextFile', 'Words'"),
     ("TextConst.text=1", None),
 ])
 def test_set_by_title_or_class(setup, target, message):  # noqa: F811
