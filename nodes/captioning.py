@@ -6,8 +6,11 @@ and the history show it. A batch gives one caption per image, joined by new line
 from __future__ import annotations
 
 from nodes._common import check_image, model_folder, model_names, progress_reporter
+from nodes._tooltips import tooltips
 
 
+@tooltips({
+    "image": "The images to describe; a batch gives one caption per line."})
 class ImageCaption:
     DESCRIPTION = ("Describes the image in words with a captioning model from models/captioning "
                    "(BLIP, BLIP-2). A prefix makes the caption continue your words.")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from nodes._tooltips import tooltips
+
 log = logging.getLogger(__name__)
 
 MAX_RESOLUTION = 16384
@@ -59,6 +61,16 @@ class CLIPTextEncode:
         return ([[cond, extras]],)
 
 
+@tooltips({
+    "clip": "An SDXL CLIP with both text encoders (CLIP-L and OpenCLIP-bigG).",
+    "width": "The original image width, in pixels, that SDXL is told about; usually the output width.",
+    "height": "The original image height, in pixels, that SDXL is told about; usually the output height.",
+    "crop_w": "Left crop offset in pixels that SDXL is told about; 0 asks for an uncropped, centred subject.",
+    "crop_h": "Top crop offset in pixels that SDXL is told about; 0 asks for an uncropped, centred subject.",
+    "target_width": "The width in pixels SDXL should aim for; usually the output width.",
+    "target_height": "The height in pixels SDXL should aim for; usually the output height.",
+    "text_g": "The prompt for the large OpenCLIP-bigG encoder (the main description).",
+    "text_l": "The prompt for the CLIP-L encoder; often the same text as text_g, or style words."})
 class CLIPTextEncodeSDXL:
     @classmethod
     def INPUT_TYPES(cls):
@@ -94,6 +106,13 @@ class CLIPTextEncodeSDXL:
         return ([[cond, extras]],)
 
 
+@tooltips({
+    "ascore": "Aesthetic score the refiner is conditioned on; higher asks for prettier images. About 6 for "
+              "the positive prompt and 2.5 for the negative is usual.",
+    "width": "The image width in pixels the refiner is told about.",
+    "height": "The image height in pixels the refiner is told about.",
+    "text": "The prompt to encode.",
+    "clip": "The SDXL refiner's CLIP model used to encode the text."})
 class CLIPTextEncodeSDXLRefiner:
     @classmethod
     def INPUT_TYPES(cls):
@@ -118,6 +137,10 @@ class CLIPTextEncodeSDXLRefiner:
         return ([[cond, extras]],)
 
 
+@tooltips({
+    "clip": "The CLIP model to change; the input itself is left as it is.",
+    "stop_at_clip_layer": "Which text encoder layer gives the output, counted from the end: -1 is the last "
+                          "layer (normal), -2 skips one layer (\"clip skip 2\"), down to -24."})
 class CLIPSetLastLayer:
     @classmethod
     def INPUT_TYPES(cls):
@@ -140,6 +163,9 @@ class CLIPSetLastLayer:
         return (clip,)
 
 
+@tooltips({
+    "conditioning_1": "The first conditioning.",
+    "conditioning_2": "The second conditioning; the sampler uses both and averages their predictions."})
 class ConditioningCombine:
     @classmethod
     def INPUT_TYPES(cls):
@@ -155,6 +181,11 @@ class ConditioningCombine:
         return (list(conditioning_1) + list(conditioning_2),)
 
 
+@tooltips({
+    "conditioning_to": "The conditioning to blend into; its extras (areas, masks) are kept.",
+    "conditioning_from": "The conditioning blended in; only its first entry is used.",
+    "conditioning_to_strength": "Share of conditioning_to in the blend: 1 gives only conditioning_to, 0 only"
+                                " conditioning_from, 0.5 an even mix."})
 class ConditioningAverage:
     @classmethod
     def INPUT_TYPES(cls):
@@ -199,6 +230,9 @@ class ConditioningAverage:
         return (out,)
 
 
+@tooltips({
+    "conditioning_to": "The conditioning whose entries get the extra tokens.",
+    "conditioning_from": "The conditioning whose tokens are appended; only its first entry is used."})
 class ConditioningConcat:
     @classmethod
     def INPUT_TYPES(cls):
@@ -229,6 +263,14 @@ class ConditioningConcat:
         return (out,)
 
 
+@tooltips({
+    "conditioning": "The conditioning to limit to an area.",
+    "width": "Width of the area in pixels (rounded down to a multiple of 8).",
+    "height": "Height of the area in pixels (rounded down to a multiple of 8).",
+    "x": "Left edge of the area in pixels, from the image's left side.",
+    "y": "Top edge of the area in pixels, from the image's top.",
+    "strength": "Weight of this conditioning inside its area relative to the others there; 1 is normal, "
+                "higher makes it dominate, 0 removes its effect."})
 class ConditioningSetArea:
     @classmethod
     def INPUT_TYPES(cls):
@@ -252,6 +294,14 @@ class ConditioningSetArea:
         return (_with_values(conditioning, area=area, strength=strength, set_area_to_bounds=False),)
 
 
+@tooltips({
+    "conditioning": "The conditioning to limit to an area.",
+    "width": "Width of the area as a fraction of the image width (1 = full width).",
+    "height": "Height of the area as a fraction of the image height (1 = full height).",
+    "x": "Left edge of the area as a fraction of the image width (0 = left side).",
+    "y": "Top edge of the area as a fraction of the image height (0 = top).",
+    "strength": "Weight of this conditioning inside its area relative to the others there; 1 is normal, "
+                "higher makes it dominate, 0 removes its effect."})
 class ConditioningSetAreaPercentage:
     @classmethod
     def INPUT_TYPES(cls):
@@ -277,6 +327,13 @@ class ConditioningSetAreaPercentage:
         return (_with_values(conditioning, area=area, strength=strength, set_area_to_bounds=False),)
 
 
+@tooltips({
+    "conditioning": "The conditioning to limit to the mask.",
+    "mask": "Where the conditioning applies: 1 = fully, 0 = not at all; resized to the latent.",
+    "strength": "Weight of this conditioning inside the mask relative to the others there; 1 is normal, "
+                "higher makes it dominate, 0 removes its effect.",
+    "set_cond_area": "default: the model sees the whole image for this prompt; mask bounds: it denoises only"
+                     " the mask's bounding box, which gives that region more detail."})
 class ConditioningSetMask:
     @classmethod
     def INPUT_TYPES(cls):
@@ -303,6 +360,8 @@ class ConditioningSetMask:
                              mask_strength=strength),)
 
 
+@tooltips({
+    "conditioning": "The conditioning to replace with zeros (keeps its extras, such as areas)."})
 class ConditioningZeroOut:
     @classmethod
     def INPUT_TYPES(cls):
@@ -326,6 +385,10 @@ class ConditioningZeroOut:
         return (out,)
 
 
+@tooltips({
+    "conditioning": "The conditioning to limit in time.",
+    "start": "When the conditioning starts to apply, as a fraction of the sampling: 0 = from the first step.",
+    "end": "When the conditioning stops applying, as a fraction of the sampling: 1 = until the last step."})
 class ConditioningSetTimestepRange:
     @classmethod
     def INPUT_TYPES(cls):

@@ -8,6 +8,7 @@ inside the node functions.
 """
 from __future__ import annotations
 
+from nodes._tooltips import tooltips
 from nodes.loaders import _files, _full_path
 
 STRENGTH = {"default": 1.0, "min": 0.0, "max": 10.0, "step": 0.01}
@@ -26,6 +27,8 @@ def _load(control_net_name, model=None):
         raise ModelError(f"control_net_name: {error}") from error
 
 
+@tooltips({
+    "control_net_name": "The ControlNet file in models/controlnet."})
 class ControlNetLoader:
     DESCRIPTION = "Loads a ControlNet (SD1.x, SD2.x or SDXL; original or diffusers layout) from models/controlnet."
 
@@ -41,6 +44,9 @@ class ControlNetLoader:
         return (_load(control_net_name),)
 
 
+@tooltips({
+    "model": "The diffusion model a diff ControlNet is added to; ignored by ordinary ControlNets.",
+    "control_net_name": "The ControlNet file in models/controlnet."})
 class DiffControlNetLoader:
     DESCRIPTION = "Loads a ControlNet; diff ControlNets are added to the weights of the given model."
 
@@ -95,6 +101,13 @@ def _check_percents(start_percent, end_percent):
         raise ValueError("start_percent, end_percent: must be between 0 and 1")
 
 
+@tooltips({
+    "conditioning": "The conditioning the ControlNet is attached to.",
+    "control_net": "The ControlNet to apply.",
+    "image": "The hint image (edges, depth, pose...) the ControlNet follows; resized (centre-cropped) to "
+             "the image size.",
+    "strength": "How strongly the ControlNet steers the image: 1 = normal, 0 = no effect, higher is "
+                "stronger."})
 class ControlNetApply:
     DESCRIPTION = "Applies a ControlNet to one conditioning for the whole sampling (the negative gets it too)."
 
@@ -127,6 +140,19 @@ class ControlNetApply:
         return (out,)
 
 
+@tooltips({
+    "positive": "The positive conditioning the ControlNet is attached to.",
+    "negative": "The negative conditioning the ControlNet is attached to.",
+    "control_net": "The ControlNet to apply.",
+    "image": "The hint image (edges, depth, pose...) the ControlNet follows; resized (centre-cropped) to "
+             "the image size.",
+    "strength": "How strongly the ControlNet steers the image: 1 = normal, 0 = no effect, higher is "
+                "stronger.",
+    "start_percent": "When the ControlNet starts to act, as a fraction of the sampling: 0 = from the first "
+                     "step.",
+    "end_percent": "When the ControlNet stops acting, as a fraction of the sampling: 1 = until the last "
+                   "step.",
+    "vae": "Only needed by SD3/Flux ControlNets in ComfyUI; SD1, SD2 and SDXL ControlNets ignore it."})
 class ControlNetApplyAdvanced:
     DESCRIPTION = "Applies a ControlNet to the positive and negative conditioning between two points of the sampling."
 

@@ -8,8 +8,11 @@ channel of 5-channel SD2-depth checkpoints (`concat_latent_image`).
 from __future__ import annotations
 
 from nodes._common import check_image, model_folder, model_names, progress_reporter
+from nodes._tooltips import tooltips
 
 
+@tooltips({
+    "image": "The images to estimate depth for."})
 class DepthEstimation:
     DESCRIPTION = ("Estimates a depth map per image with a depth model from models/depth "
                    "(near = white, far = black), at the input's size; for depth ControlNets and SD2-depth.")
@@ -35,6 +38,9 @@ class DepthEstimation:
         return (estimate_depth(depth_model, image, progress_reporter()),)
 
 
+@tooltips({
+    "positive": "The positive conditioning the depth map is added to.",
+    "negative": "The negative conditioning the depth map is added to."})
 class Depth2ImgConditioning:
     DESCRIPTION = ("Adds a depth map to both conditionings for SD2-depth (5-channel) models. "
                    "Sample from the VAE-encoded image with denoise < 1 for depth-to-image.")

@@ -15,6 +15,7 @@ import string
 from pathlib import Path
 
 from nodes._batches import each_item
+from nodes._tooltips import tooltips
 
 MAX_RESOLUTION = 16384
 IMAGE_UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
@@ -78,6 +79,9 @@ def _file_hash(name: str, input_name: str) -> str:
     return hashlib.sha256(resolve_input_file(name, input_name).read_bytes()).hexdigest()
 
 
+@tooltips({
+    "image": "An image file in the input folder (upload one with the button). Its alpha channel becomes the "
+             "mask."})
 class LoadImage:
     @classmethod
     def INPUT_TYPES(cls):
@@ -113,6 +117,10 @@ def _validate_input_image(image):
     return True
 
 
+@tooltips({
+    "image": "An image file in the input folder (upload one with the button).",
+    "channel": "The channel that becomes the mask: red, green or blue as they are (1 = bright); alpha is "
+               "inverted, so transparent pixels become 1."})
 class LoadImageMask:
     _color_channels = COLOR_CHANNELS
 
@@ -206,6 +214,8 @@ class SaveImage:
         return {"ui": {"images": results}}
 
 
+@tooltips({
+    "images": "The images to show; they go to the temp folder and are not kept."})
 class PreviewImage(SaveImage):
     """Like SaveImage, into the temp folder with fast compression."""
 
@@ -233,6 +243,14 @@ class PreviewImage(SaveImage):
 # ---------------------------------------------------------------- transforms
 
 
+@tooltips({
+    "image": "The images to resize.",
+    "upscale_method": "How new pixels are computed: nearest-exact keeps hard pixels, bilinear and area are "
+                      "smooth (area suits shrinking), bicubic and lanczos are sharper.",
+    "width": "The new width in pixels; 0 keeps the aspect ratio from height (both 0: unchanged).",
+    "height": "The new height in pixels; 0 keeps the aspect ratio from width (both 0: unchanged).",
+    "crop": "disabled: stretch to the new size; center: first cut the image to the new aspect ratio, keeping"
+            " its middle."})
 class ImageScale:
     upscale_methods = IMAGE_UPSCALE_METHODS
     crop_methods = CROP_METHODS
@@ -265,6 +283,11 @@ class ImageScale:
         return (each_item(image, lambda part: resize_image(part, width, height, upscale_method, crop)),)
 
 
+@tooltips({
+    "image": "The images to resize.",
+    "upscale_method": "How new pixels are computed: nearest-exact keeps hard pixels, bilinear and area are "
+                      "smooth (area suits shrinking), bicubic and lanczos are sharper.",
+    "scale_by": "Factor for both sides: 2 doubles the width and height, 0.5 halves them, 1 keeps them."})
 class ImageScaleBy:
     upscale_methods = IMAGE_UPSCALE_METHODS
 
@@ -289,6 +312,8 @@ class ImageScaleBy:
         return (each_item(image, lambda part: resize_image(part, width, height, upscale_method, "disabled")),)
 
 
+@tooltips({
+    "image": "The images whose colours are inverted (each value becomes 1 - value)."})
 class ImageInvert:
     @classmethod
     def INPUT_TYPES(cls):
@@ -303,6 +328,9 @@ class ImageInvert:
         return (1.0 - image,)
 
 
+@tooltips({
+    "image1": "The first images; the batch keeps their size.",
+    "image2": "The images added after image1; resized (centre-cropped) to image1's size when they differ."})
 class ImageBatch:
     @classmethod
     def INPUT_TYPES(cls):
@@ -337,6 +365,14 @@ def _pad_channels(image, channels):
     return torch.cat((image, torch.ones(*image.shape[:-1], missing, dtype=image.dtype)), dim=-1)
 
 
+@tooltips({
+    "image": "The images to extend.",
+    "left": "Pixels of new grey border added on the left.",
+    "top": "Pixels of new grey border added at the top.",
+    "right": "Pixels of new grey border added on the right.",
+    "bottom": "Pixels of new grey border added at the bottom.",
+    "feathering": "How many pixels into the original image the mask fades out from the padded sides, so new "
+                  "content blends in; 0 gives a hard edge."})
 class ImagePadForOutpaint:
     @classmethod
     def INPUT_TYPES(cls):
@@ -387,6 +423,11 @@ class ImagePadForOutpaint:
         return (padded, mask[None])
 
 
+@tooltips({
+    "width": "Image width in pixels.",
+    "height": "Image height in pixels.",
+    "batch_size": "Number of images in the batch.",
+    "color": "Fill colour as a 24-bit RGB number (0xRRGGBB): 0 is black, 16777215 (0xFFFFFF) is white."})
 class EmptyImage:
     @classmethod
     def INPUT_TYPES(cls):

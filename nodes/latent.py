@@ -12,6 +12,7 @@ import json
 import math
 
 from nodes._batches import each_item
+from nodes._tooltips import tooltips
 from nodes.image import resolve_input_file
 
 MAX_RESOLUTION = 16384
@@ -65,6 +66,16 @@ class EmptyLatentImage:
         return ({"samples": latent},)
 
 
+@tooltips({
+    "samples": "The latents to resize.",
+    "upscale_method": "How new values are computed: nearest-exact keeps hard blocks, bilinear, area and "
+                      "bicubic are smooth, bislerp blends by direction and suits latents.",
+    "width": "The new width in pixels (latent = 1/8, at least 64); 0 keeps the aspect ratio from height "
+             "(both 0: unchanged).",
+    "height": "The new height in pixels (latent = 1/8, at least 64); 0 keeps the aspect ratio from width "
+              "(both 0: unchanged).",
+    "crop": "disabled: stretch to the new size; center: first cut to the new aspect ratio, keeping the "
+            "middle."})
 class LatentUpscale:
     upscale_methods = LATENT_UPSCALE_METHODS
     crop_methods = CROP_METHODS
@@ -104,6 +115,11 @@ class LatentUpscale:
         return (out,)
 
 
+@tooltips({
+    "samples": "The latents to resize.",
+    "upscale_method": "How new values are computed: nearest-exact keeps hard blocks, bilinear, area and "
+                      "bicubic are smooth, bislerp blends by direction and suits latents.",
+    "scale_by": "Factor for both sides: 2 doubles the width and height, 0.5 halves them, 1 keeps them."})
 class LatentUpscaleBy:
     upscale_methods = LATENT_UPSCALE_METHODS
 
@@ -131,6 +147,13 @@ class LatentUpscaleBy:
         return (out,)
 
 
+@tooltips({
+    "samples_to": "The latents pasted onto (the background); its size is kept.",
+    "samples_from": "The latents pasted in; parts past the edge are cut off.",
+    "x": "Left edge of the paste in pixels (latent = 1/8).",
+    "y": "Top edge of the paste in pixels (latent = 1/8).",
+    "feather": "Width in pixels of the fade at the pasted edges that lie inside samples_to; 0 gives a hard "
+               "edge."})
 class LatentComposite:
     @classmethod
     def INPUT_TYPES(cls):
@@ -185,6 +208,10 @@ class LatentComposite:
         return (out,)
 
 
+@tooltips({
+    "samples": "The latent batch to take from.",
+    "batch_index": "Position of the first latent to take; 0 is the first (past the end: the last one).",
+    "length": "How many latents to take (fewer if the batch ends first)."})
 class LatentFromBatch:
     @classmethod
     def INPUT_TYPES(cls):
@@ -219,6 +246,9 @@ class LatentFromBatch:
         return (out,)
 
 
+@tooltips({
+    "samples": "The latent batch to repeat.",
+    "amount": "How many copies of the batch the output holds; 1 returns it unchanged."})
 class RepeatLatentBatch:
     @classmethod
     def INPUT_TYPES(cls):
@@ -247,6 +277,9 @@ class RepeatLatentBatch:
         return (out,)
 
 
+@tooltips({
+    "samples": "The latents to attach the mask to.",
+    "mask": "Where sampling may change the latent: 1 = repaint, 0 = keep; values between blend."})
 class SetLatentNoiseMask:
     @classmethod
     def INPUT_TYPES(cls):
@@ -264,6 +297,10 @@ class SetLatentNoiseMask:
         return (out,)
 
 
+@tooltips({
+    "samples": "The latents to save.",
+    "filename_prefix": "Start of the file name, relative to the output folder; a \"/\" makes subfolders. A "
+                       "counter and .latent are added."})
 class SaveLatent:
     @classmethod
     def INPUT_TYPES(cls):
@@ -317,6 +354,8 @@ def _latent_files() -> list[str]:
     return sorted(p.name for p in input_dir.iterdir() if p.is_file() and p.name.endswith(".latent"))
 
 
+@tooltips({
+    "latent": "A .latent file in the input folder, such as one written by Save Latent."})
 class LoadLatent:
     @classmethod
     def INPUT_TYPES(cls):

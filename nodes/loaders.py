@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from nodes._tooltips import tooltips
+
 log = logging.getLogger(__name__)
 
 # ComfyUI's type lists, so that its workflows validate here; the runnable subset
@@ -66,6 +68,8 @@ class CheckpointLoaderSimple:
         return load_checkpoint(_full_path("checkpoints", ckpt_name, "ckpt_name"))
 
 
+@tooltips({
+    "vae_name": "The VAE file in models/vae to load."})
 class VAELoader:
     @classmethod
     def INPUT_TYPES(cls):
@@ -82,6 +86,12 @@ class VAELoader:
         return (load_vae(_full_path("vae", vae_name, "vae_name")),)
 
 
+@tooltips({
+    "clip_name": "The text encoder file in models/text_encoders to load.",
+    "type": "Which model family the encoder is for. Loom runs stable_diffusion, sd1 and sd2; other types are"
+            " listed for ComfyUI workflows and give an error.",
+    "device": "Where ComfyUI runs the encoder (default or cpu); accepted for compatibility, Loom uses its "
+              "usual device."})
 class CLIPLoader:
     DESCRIPTION = "Loads one text encoder. stable_diffusion tells SD1 (CLIP-L) and SD2 (OpenCLIP-H) apart by itself."
 
@@ -106,6 +116,13 @@ class CLIPLoader:
         return (load_clip([_full_path("text_encoders", clip_name, "clip_name")], type),)
 
 
+@tooltips({
+    "clip_name1": "The first text encoder file in models/text_encoders (for SDXL: CLIP-L or OpenCLIP-bigG).",
+    "clip_name2": "The second text encoder file in models/text_encoders (for SDXL: the other of the pair).",
+    "type": "Which model family the pair is for. Loom runs sdxl; other types are listed for ComfyUI "
+            "workflows and give an error.",
+    "device": "Where ComfyUI runs the encoders (default or cpu); accepted for compatibility, Loom uses its "
+              "usual device."})
 class DualCLIPLoader:
     @classmethod
     def INPUT_TYPES(cls):
@@ -139,6 +156,10 @@ def _check_type(value, supported):
                          f"supported: {', '.join(supported)}")
 
 
+@tooltips({
+    "unet_name": "The diffusion model (UNet) file in models/diffusion_models to load.",
+    "weight_dtype": "Number format for the weights. The fp8 choices save memory in ComfyUI; Loom accepts "
+                    "them and loads with the default format."})
 class UNETLoader:
     @classmethod
     def INPUT_TYPES(cls):
@@ -202,6 +223,11 @@ class LoraLoader:
         return (new_model, new_clip)
 
 
+@tooltips({
+    "model": "The diffusion model the LoRA is applied to; the input itself is left as it is.",
+    "lora_name": "The LoRA file in models/loras.",
+    "strength_model": "How strongly the LoRA changes the diffusion model: 1 = as trained, 0 = no change, "
+                      "negative values push the other way."})
 class LoraLoaderModelOnly(LoraLoader):
     @classmethod
     def INPUT_TYPES(cls):

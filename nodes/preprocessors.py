@@ -6,10 +6,17 @@ where they apply to the gradient of a 0..1 picture (see engine/canny.py).
 from __future__ import annotations
 
 from nodes._common import check_image, progress_reporter
+from nodes._tooltips import tooltips
 
 THRESHOLD = {"min": 0.01, "max": 0.99, "step": 0.01}
 
 
+@tooltips({
+    "image": "The images to find edges in.",
+    "low_threshold": "Weaker edge strength (0..1) kept only where it connects to a strong edge; lower keeps "
+                     "more faint detail.",
+    "high_threshold": "Edge strength (0..1) above which an edge is always kept; lower finds more edges, "
+                      "higher only the clearest ones."})
 class Canny:
     DESCRIPTION = "Canny edge map of each image (white edges on black), for canny ControlNets."
 

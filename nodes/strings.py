@@ -5,7 +5,14 @@ input such as CLIPTextEncode's `text`.
 """
 from __future__ import annotations
 
+from nodes._tooltips import tooltips
 
+
+@tooltips({
+    "string_a": "The text that comes first.",
+    "string_b": "The text that comes second.",
+    "delimiter": "Text put between string_a and string_b, such as a space or a comma; empty joins them "
+                 "directly."})
 class StringConcatenate:
     @classmethod
     def INPUT_TYPES(cls):
@@ -27,6 +34,8 @@ class StringConcatenate:
         return (delimiter.join((string_a, string_b)),)
 
 
+@tooltips({
+    "value": "The text this node outputs."})
 class PrimitiveString:
     @classmethod
     def INPUT_TYPES(cls):
@@ -43,6 +52,8 @@ class PrimitiveString:
         return (value,)
 
 
+@tooltips({
+    "value": "The text this node outputs; may span several lines."})
 class PrimitiveStringMultiline(PrimitiveString):
     DESCRIPTION = "A block of text that can be linked into any STRING input."
 

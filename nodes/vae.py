@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from nodes._tooltips import tooltips
+
 
 def _check_vae(vae):
     if not hasattr(vae, "encode") or not hasattr(vae, "decode"):
@@ -93,6 +95,12 @@ class VAEDecode:
         return (vae.decode(_samples(samples), progress=_interrupt_check()),)
 
 
+@tooltips({
+    "samples": "The latent to decode.",
+    "vae": "The VAE used for decoding.",
+    "tile_size": "Size in pixels of each decoded tile; smaller tiles use less memory but show more seams.",
+    "overlap": "Pixels that neighbouring tiles share, blended to hide seams; at most a quarter of tile_size "
+               "is used."})
 class VAEDecodeTiled:
     @classmethod
     def INPUT_TYPES(cls):
@@ -123,6 +131,9 @@ class VAEDecodeTiled:
         return (images,)
 
 
+@tooltips({
+    "pixels": "The images to encode; sides are centre-cropped to a multiple of 8 pixels.",
+    "vae": "The VAE used for encoding."})
 class VAEEncode:
     @classmethod
     def INPUT_TYPES(cls):
@@ -139,6 +150,12 @@ class VAEEncode:
         return ({"samples": vae.encode(pixels[..., :3], progress=_interrupt_check())},)
 
 
+@tooltips({
+    "pixels": "The images to encode; sides are centre-cropped to a multiple of 8 pixels.",
+    "vae": "The VAE used for encoding.",
+    "tile_size": "Size in pixels of each encoded tile; smaller tiles use less memory but show more seams.",
+    "overlap": "Pixels that neighbouring tiles share, blended to hide seams; at most a quarter of tile_size "
+               "is used."})
 class VAEEncodeTiled:
     @classmethod
     def INPUT_TYPES(cls):
@@ -169,6 +186,12 @@ class VAEEncodeTiled:
         return ({"samples": latents},)
 
 
+@tooltips({
+    "pixels": "The images to inpaint.",
+    "vae": "The VAE used for encoding.",
+    "mask": "The area to repaint (1 = repaint, 0 = keep); it is greyed out before encoding.",
+    "grow_mask_by": "Pixels to widen the mask by, so new content blends in at its edges; 0 keeps the mask as"
+                    " it is."})
 class VAEEncodeForInpaint:
     @classmethod
     def INPUT_TYPES(cls):
@@ -207,6 +230,12 @@ class VAEEncodeForInpaint:
         return ({"samples": latents, "noise_mask": grown[:, :, :height, :width].round()},)
 
 
+@tooltips({
+    "positive": "The positive conditioning; the masked image and the mask are added to it.",
+    "negative": "The negative conditioning; the masked image and the mask are added to it.",
+    "vae": "The VAE used to encode the image.",
+    "pixels": "The image to inpaint.",
+    "mask": "The area to repaint (1 = repaint, 0 = keep)."})
 class InpaintModelConditioning:
     @classmethod
     def INPUT_TYPES(cls):

@@ -56,11 +56,11 @@ def test_module_imports_without_torch():
 def test_schemas_follow_comfyui():
     required = nodes.CLIPTextEncode.INPUT_TYPES()["required"]
     assert list(required) == ["text", "clip"] and required["text"][0] == "STRING"
-    assert nodes.CLIPSetLastLayer.INPUT_TYPES()["required"]["stop_at_clip_layer"][1] == {
-        "default": -1, "min": -24, "max": -1, "step": 1}
+    options = dict(nodes.CLIPSetLastLayer.INPUT_TYPES()["required"]["stop_at_clip_layer"][1])
+    assert options.pop("tooltip") and options == {"default": -1, "min": -24, "max": -1, "step": 1}
     assert list(nodes.CLIPTextEncodeSDXL.INPUT_TYPES()["required"]) == [
         "clip", "width", "height", "crop_w", "crop_h", "target_width", "target_height", "text_g", "text_l"]
-    assert nodes.ConditioningSetMask.INPUT_TYPES()["required"]["set_cond_area"] == (["default", "mask bounds"],)
+    assert nodes.ConditioningSetMask.INPUT_TYPES()["required"]["set_cond_area"][0] == ["default", "mask bounds"]
     for name, cls in nodes.NODE_CLASS_MAPPINGS.items():
         assert cls.__name__ == name
         assert callable(getattr(cls, cls.FUNCTION))

@@ -423,11 +423,11 @@ def test_object_info_lists_the_controlnet_nodes(base, registry):
     assert info["ControlNetLoader"]["input"]["required"]["control_net_name"][0] == ["cn.safetensors"]
     assert info["ControlNetLoader"]["output"] == ["CONTROL_NET"]
     assert info["ControlNetLoader"]["category"] == "loaders"
-    assert info["DiffControlNetLoader"]["input"]["required"]["model"] == ["MODEL"]
+    assert info["DiffControlNetLoader"]["input"]["required"]["model"][0] == "MODEL"
     advanced = info["ControlNetApplyAdvanced"]
     assert list(advanced["input"]["required"]) == ["positive", "negative", "control_net", "image", "strength",
                                                    "start_percent", "end_percent"]
-    assert advanced["input"]["optional"] == {"vae": ["VAE"]}
+    assert list(advanced["input"]["optional"]) == ["vae"] and advanced["input"]["optional"]["vae"][0] == "VAE"
     assert advanced["output"] == ["CONDITIONING", "CONDITIONING"]
     assert advanced["output_name"] == ["positive", "negative"]
     assert advanced["category"] == "conditioning/controlnet"

@@ -84,7 +84,7 @@ def test_combo_lists_input_images_with_upload_flag(dirs):
     (dirs.input_dir / "notes.txt").write_text("x")
     (dirs.input_dir / "sub").mkdir()
     files, options = LoadImage.INPUT_TYPES()["required"]["image"]
-    assert files == ["a.png", "b.png"] and options == {"image_upload": True}
+    assert files == ["a.png", "b.png"] and options["image_upload"] is True
 
 
 def test_is_changed_follows_the_file_content(dirs):

@@ -151,7 +151,7 @@ def test_save_latent_writes_comfyui_format_and_load_latent_reads_it_back(tmp_fol
 
     tmp_folders.input_dir.mkdir(parents=True)
     (tmp_folders.input_dir / "copy.latent").write_bytes(path.read_bytes())
-    assert LoadLatent.INPUT_TYPES()["required"]["latent"] == [["copy.latent"]]
+    assert LoadLatent.INPUT_TYPES()["required"]["latent"][0] == ["copy.latent"]
     (loaded,) = LoadLatent().load("copy.latent")
     assert torch.equal(loaded["samples"], latent["samples"])
     assert LoadLatent.VALIDATE_INPUTS("copy.latent") is True

@@ -33,3 +33,14 @@ def test_check_mode_reports_a_stale_file(tmp_path):
     assert tool.main(["--check", "--output", str(target)]) == 0
     target.write_text("old\n")
     assert tool.main(["--check", "--output", str(target)]) == 1
+
+
+def test_every_builtin_input_has_a_tooltip_and_every_node_a_description():
+    info = NodeRegistry(load_custom_nodes=False).load().object_info()
+    missing_tips = [f"{class_type}.{name}" for class_type, node in info.items()
+                    for section in ("required", "optional")
+                    for name, spec in (node["input"].get(section) or {}).items()
+                    if not (len(spec) > 1 and isinstance(spec[1], dict) and spec[1].get("tooltip"))]
+    missing_descriptions = [class_type for class_type, node in info.items() if not node.get("description")]
+    assert missing_tips == [], f"inputs without a tooltip: {missing_tips}"
+    assert missing_descriptions == [], f"nodes without a description: {missing_descriptions}"

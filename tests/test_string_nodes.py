@@ -9,11 +9,14 @@ from nodes.strings import PrimitiveString, PrimitiveStringMultiline, StringConca
 def test_schemas_follow_comfyui():
     required = StringConcatenate.INPUT_TYPES()["required"]
     assert list(required) == ["string_a", "string_b", "delimiter"]
-    assert required["string_a"] == ("STRING", {"multiline": True})
-    assert required["delimiter"] == ("STRING", {"multiline": False, "default": ""})
+    assert required["string_a"][0] == "STRING" and required["string_a"][1]["multiline"] is True
+    delimiter = dict(required["delimiter"][1])
+    assert delimiter.pop("tooltip") and delimiter == {"multiline": False, "default": ""}
     assert StringConcatenate.RETURN_TYPES == ("STRING",) and StringConcatenate.CATEGORY == "utils/string"
-    assert PrimitiveString.INPUT_TYPES() == {"required": {"value": ("STRING", {})}}
-    assert PrimitiveStringMultiline.INPUT_TYPES()["required"]["value"][1] == {"multiline": True}
+    assert list(PrimitiveString.INPUT_TYPES()) == ["required"]
+    value = PrimitiveString.INPUT_TYPES()["required"]["value"]
+    assert value[0] == "STRING" and set(value[1]) == {"tooltip"}
+    assert PrimitiveStringMultiline.INPUT_TYPES()["required"]["value"][1]["multiline"] is True
     assert PrimitiveString.CATEGORY == "utils/primitive" and PrimitiveString.RETURN_TYPES == ("STRING",)
 
 
