@@ -60,17 +60,22 @@ def _run(model, seed, steps, cfg, sampler_name, scheduler, positive, negative, l
     return (result,)
 
 
-@tooltips({
+_SAMPLER_TIPS = {
     "model": "The diffusion model that denoises the latent.",
-    "seed": "The random seed for the starting noise; the same seed and settings give the same image.",
-    "steps": "Number of denoising steps; more steps take longer and usually add detail, with little gain "
-             "past 30-40 for most samplers.",
     "cfg": "Classifier-free guidance scale: how strongly the prompt is followed. 1 disables the negative "
            "prompt's effect; about 5-9 is typical; high values give harsh, burnt images.",
     "sampler_name": "The sampling algorithm used to remove the noise step by step.",
     "scheduler": "How the noise level falls from step to step (the spacing of the steps).",
     "positive": "The conditioning describing what the image should contain.",
     "negative": "The conditioning describing what the image should not contain.",
+}
+
+
+@tooltips({
+    **_SAMPLER_TIPS,
+    "seed": "The random seed for the starting noise; the same seed and settings give the same image.",
+    "steps": "Number of denoising steps; more steps take longer and usually add detail, with little gain "
+             "past 30-40 for most samplers.",
     "latent_image": "The latent to denoise: an empty latent for text-to-image, or an encoded image.",
     "denoise": "How much of the latent is redone: 1 replaces it entirely (text-to-image), lower values keep "
                "more of the input (image-to-image), 0 returns it unchanged."})
@@ -97,17 +102,11 @@ class KSampler:
 
 
 @tooltips({
-    "model": "The diffusion model that denoises the latent.",
+    **_SAMPLER_TIPS,
     "add_noise": "enable: add the seed's noise to the latent first; disable: use the latent as it is, for "
                  "example one returned with leftover noise by an earlier sampler.",
     "noise_seed": "The random seed for the added noise; the same seed and settings give the same image.",
     "steps": "Total number of steps in the schedule; start_at_step and end_at_step pick a part of it.",
-    "cfg": "Classifier-free guidance scale: how strongly the prompt is followed. 1 disables the negative "
-           "prompt's effect; about 5-9 is typical; high values give harsh, burnt images.",
-    "sampler_name": "The sampling algorithm used to remove the noise step by step.",
-    "scheduler": "How the noise level falls from step to step (the spacing of the steps).",
-    "positive": "The conditioning describing what the image should contain.",
-    "negative": "The conditioning describing what the image should not contain.",
     "latent_image": "The latent to denoise.",
     "start_at_step": "The schedule step to start at; 0 starts from full noise, higher skips the first steps.",
     "end_at_step": "The schedule step to stop at; values at or above steps run to the end.",
