@@ -139,6 +139,14 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
                     jobs.append(job)
         return jobs
 
+    def find_or_404(request):
+        """(job id, status or None for a finished job, queue item or history entry); 404 when unknown."""
+        prompt_id = request.match_info["job_id"]
+        status, found = find(prompt_id)
+        if found is None:
+            raise web.HTTPNotFound(text=f"job {prompt_id!r} not found")
+        return prompt_id, status, found
+
     def find(prompt_id: str):
         for status, items in ((IN_PROGRESS, server.prompt_queue.running()), (PENDING, server.prompt_queue.pending())):
             for item in items:
@@ -164,18 +172,12 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.get("/jobs/{job_id}")
     async def get_job(request):
-        prompt_id = request.match_info["job_id"]
-        status, found = find(prompt_id)
-        if found is None:
-            return json_response({"error": f"job {prompt_id!r} not found"}, status=404)
+        prompt_id, status, found = find_or_404(request)
         return json_response(queued_job(found, status) if status else finished_job(prompt_id, found, full=True))
 
     @routes.get("/jobs/{job_id}/assets")
     async def job_assets(request):
-        prompt_id = request.match_info["job_id"]
-        status, found = find(prompt_id)
-        if found is None:
-            return json_response({"error": f"job {prompt_id!r} not found"}, status=404)
+        _, status, found = find_or_404(request)
         outputs = {} if status else found.get("outputs") or {}
         return json_response({"assets": [dict(item, node_id=node_id, media_type=media_type)
                                          for node_id, media_type, item in output_items(outputs)]})
@@ -191,10 +193,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
 
     @routes.post("/jobs/{job_id}/cancel")
     async def cancel_job(request):
-        prompt_id = request.match_info["job_id"]
-        status, found = find(prompt_id)
-        if found is None:
-            return json_response({"error": f"job {prompt_id!r} not found"}, status=404)
+        prompt_id, status, _ = find_or_404(request)
         if status is None:
             return json_response({"error": f"job {prompt_id!r} has already finished"}, status=409)
         return json_response({"id": prompt_id, "cancelled": cancel(prompt_id)})
