@@ -1,7 +1,5 @@
 """The headless runner with UI workflows, embedded workflows, titles and seeds."""
 
-import copy
-import io
 import json
 import struct
 import subprocess
