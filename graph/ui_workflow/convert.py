@@ -12,7 +12,7 @@ from graph.errors import WorkflowError
 from graph.node_schema import types_match
 from graph.ui_workflow import dynamic_prompts, flatten
 from graph.ui_workflow.model import MODE_BYPASS, MODE_NEVER, FlatGraph
-from graph.ui_workflow.widgets import read_widgets_values, widget_slots
+from graph.ui_workflow.widgets import as_literal, read_widgets_values, widget_slots
 from graph.version import LOOM_VERSION
 
 # Nodes that exist only in the editor: they never reach the server. SetNode/GetNode are
@@ -146,7 +146,7 @@ def _node_inputs(flat, node, info, warnings):
     for name, value in read.values.items():
         if name in dynamic and isinstance(value, str):
             value = dynamic_prompts.resolve(value, flat.rng)
-        inputs[name] = {"__value__": value} if isinstance(value, list) else value
+        inputs[name] = as_literal(value)
     inputs.update(node.literals)
     linked = set()
     for index, slot in enumerate(node.inputs):
@@ -156,7 +156,7 @@ def _node_inputs(flat, node, info, warnings):
         name = slot.input_name
         linked.add(name)
         if isinstance(resolved, _Value):
-            inputs[name] = {"__value__": resolved.value} if isinstance(resolved.value, list) else resolved.value
+            inputs[name] = as_literal(resolved.value)
         else:
             inputs[name] = [resolved[0], resolved[1]]
     errors = []

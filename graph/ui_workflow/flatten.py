@@ -8,7 +8,7 @@ joins two real (or virtual) nodes.
 from graph.errors import WorkflowError
 from graph.ui_workflow.model import (MODE_BYPASS, MODE_NEVER, SUBGRAPH_INPUT_ID,
                                      SUBGRAPH_OUTPUT_ID, Link, Slot, read_node)
-from graph.ui_workflow.widgets import CONTROL_VALUES, widget_slots
+from graph.ui_workflow.widgets import skip_extra_values, widget_slots
 
 MAX_DEPTH = 32
 GROUP_NODE_PREFIXES = ("workflow>", "workflow/")
@@ -224,14 +224,10 @@ def _apply_group_widgets(layout, inner, widgets_values):
         if position >= len(values):
             return
         value = values[position]
-        position += 1
         if slot == "primitive":
             inner[index].widgets_values = [value]
             has_control, has_upload = True, False
         else:
             inner[index].literals[slot.name] = value
             has_control, has_upload = slot.has_control, slot.has_upload
-        if has_control and position < len(values) and values[position] in CONTROL_VALUES:
-            position += 1
-        if has_upload and position < len(values) and values[position] in ("image", None):
-            position += 1
+        position, _, _ = skip_extra_values(values, position + 1, has_control, has_upload)

@@ -93,17 +93,30 @@ def read_widgets_values(slots, widgets_values):
             break
         values[slot.name] = items[position]
         positions[slot.name] = position
-        position += 1
-        if slot.has_control and position < len(items) and items[position] in CONTROL_VALUES:
-            controls[slot.name] = items[position]
-            position += 1
-        if slot.has_upload and position < len(items) and items[position] in ("image", None):
-            position += 1
-            upload_seen = True
+        position, control, uploaded = skip_extra_values(items, position + 1, slot.has_control, slot.has_upload)
+        if control is not None:
+            controls[slot.name] = control
+        upload_seen = upload_seen or uploaded
     leftover = items[position:]
     if leftover and leftover[0] in ("image", None) and any(s.has_upload for s in slots) and not upload_seen:
         leftover = leftover[1:]   # older editors put the upload button's value after all widgets
     return WidgetValues(values, controls, leftover, positions)
+
+
+def skip_extra_values(items, position, has_control, has_upload):
+    """Step over the values that may follow a widget's own: its control_after_generate
+    mode and its upload button. -> (next position, control mode or None, upload seen)."""
+    control = None
+    if has_control and position < len(items) and items[position] in CONTROL_VALUES:
+        control = items[position]
+        position += 1
+    uploaded = has_upload and position < len(items) and items[position] in ("image", None)
+    return position + uploaded, control, uploaded
+
+
+def as_literal(value):
+    """A widget value as an API input: lists are wrapped, as a bare list means a link."""
+    return {"__value__": value} if isinstance(value, list) else value
 
 
 def write_widgets_values(slots, values, controls=None, default_control="fixed"):
