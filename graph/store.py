@@ -56,24 +56,24 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
-def _queue_row_problem(row) -> str | None:
-    """Why a queue row cannot be used, or None."""
+def _read_queue_row(row) -> tuple[dict | None, str | None]:
+    """(the row's item, None), or (None, why the row cannot be used)."""
     prompt_id, number, priority, state, item = row
     if not isinstance(prompt_id, str) or not prompt_id:
-        return "no prompt id"
+        return None, "no prompt id"
     if not isinstance(number, (int, float)) or not math.isfinite(number) or abs(number) > MAX_NUMBER:
-        return f"number {number!r} is not a finite number within +-2**53"
+        return None, f"number {number!r} is not a finite number within +-2**53"
     if not isinstance(priority, int) or abs(priority) > MAX_PRIORITY:
-        return f"priority {priority!r} is not an integer within +-2**31"
+        return None, f"priority {priority!r} is not an integer within +-2**31"
     if state not in QUEUE_STATES:
-        return f"state {state!r} is unknown"
+        return None, f"state {state!r} is unknown"
     try:
         data = loads_strict(item)
     except (TypeError, ValueError) as error:
-        return f"item is not valid JSON: {error}"
+        return None, f"item is not valid JSON: {error}"
     if not isinstance(data, dict) or not isinstance(data.get("prompt"), dict):
-        return "item has no prompt object"
-    return None
+        return None, "item has no prompt object"
+    return data, None
 
 
 class Store:
@@ -94,7 +94,7 @@ class Store:
         """Move unreadable queue and history rows to `rejected`; returns how many."""
         moves = []
         for row in self._read("SELECT prompt_id, number, priority, state, item FROM queue"):
-            problem = _queue_row_problem(row)
+            _, problem = _read_queue_row(row)
             if problem:
                 moves.append(("queue", ("DELETE FROM queue WHERE prompt_id IS ?", (row[0],)), row[0], row[4], problem))
         # SQLite's json_valid refuses NaN/Infinity; a number past float range reads as inf
@@ -141,11 +141,13 @@ class Store:
     # -- queue -------------------------------------------------------------------
 
     def queue_rows(self) -> list[dict]:
-        rows = self._read("SELECT prompt_id, number, priority, state, item FROM queue")
-        return [
-            {"prompt_id": r[0], "number": r[1], "priority": r[2], "state": r[3], "item": loads_strict(r[4])}
-            for r in rows if _queue_row_problem(r) is None
-        ]
+        result = []
+        for row in self._read("SELECT prompt_id, number, priority, state, item FROM queue"):
+            item, problem = _read_queue_row(row)
+            if problem is None:
+                result.append({"prompt_id": row[0], "number": row[1], "priority": row[2], "state": row[3],
+                               "item": item})
+        return result
 
     def queue_insert(self, prompt_id: str, number: float, priority: int, item: dict) -> None:
         self._write([(
