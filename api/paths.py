@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from api.errors import json_error
+from api.errors import BadRequest, json_error
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME_BYTES = 255     # the longest file name most file systems take
@@ -81,3 +81,14 @@ def numbered_name(name: str, index: int) -> str:
 
 def refused(error: PathRefused) -> web.Response:
     return json_error(400, str(error))
+
+
+def file_response(root: Path, relative: str) -> web.StreamResponse:
+    """A file under root, named by a request: 400 for a path that leaves root, 404 when absent."""
+    try:
+        path = resolve_inside(root, (relative, "path"))
+    except PathRefused as error:
+        raise BadRequest(str(error)) from None
+    if not path.is_file():
+        raise web.HTTPNotFound(text=f"{relative} not found")
+    return web.FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})

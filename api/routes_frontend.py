@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from api.errors import BadRequest, json_response, read_json_object
-from api.paths import PathRefused, check_part, resolve_inside
+from api.paths import PathRefused, check_part, file_response
 from engine import folders
 
 MAX_HEADER = 100 * 1024 * 1024   # a safetensors header larger than this is not a real one
@@ -154,12 +154,6 @@ def add_template_routes(app: web.Application) -> None:
             if relative in ("index.json", "index_logo.json"):
                 return json_response([] if relative == "index.json" else {})
             raise web.HTTPNotFound(text=f"template {relative} not found (comfyui-workflow-templates is not installed)")
-        try:
-            path = resolve_inside(root, (relative, "path"))
-        except PathRefused as error:
-            raise BadRequest(str(error)) from None
-        if not path.is_file():
-            raise web.HTTPNotFound(text=f"template {relative} not found")
-        return web.FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})
+        return file_response(root, relative)
 
     app.router.add_get("/templates/{path:.+}", template_file)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from api.errors import BadRequest, json_response
+from api.errors import json_response
 from api.security import StartupError
-from api.paths import PathRefused, resolve_inside
+from api.paths import file_response
 from engine import folders
 
 from graph.version import LOOM_VERSION
@@ -27,16 +27,6 @@ def _memory() -> tuple[int, int]:
         return memory.total, memory.available
     except Exception:
         return 0, 0
-
-
-def _file_response(root: Path, relative: str) -> web.StreamResponse:
-    try:
-        path = resolve_inside(root, (relative, "path"))
-    except PathRefused as error:
-        raise BadRequest(str(error)) from None
-    if not path.is_file():
-        raise web.HTTPNotFound(text=f"{relative} not found")
-    return web.FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})
 
 
 def add_routes(routes: web.RouteTableDef, server) -> None:
@@ -101,7 +91,7 @@ def add_routes(routes: web.RouteTableDef, server) -> None:
         directory = server.registry.web_directories.get(request.match_info["pack"])
         if directory is None:
             raise web.HTTPNotFound(text="unknown extension pack")
-        return _file_response(Path(directory), request.match_info["path"])
+        return file_response(Path(directory), request.match_info["path"])
 
     @routes.get("/features")
     async def features(request):
@@ -142,10 +132,10 @@ def add_web_routes(app: web.Application, root: Path = WEB_DIR) -> None:
     async def index(request):
         if not (root / "index.html").is_file():
             return web.Response(text="Loom is running; the web editor is not installed.", content_type="text/plain")
-        return _file_response(root, "index.html")
+        return file_response(root, "index.html")
 
     async def static(request):
-        return _file_response(root, request.match_info["path"])
+        return file_response(root, request.match_info["path"])
 
     app.router.add_get("/", index)
     app.router.add_get("/{path:.+}", static)
