@@ -1,4 +1,4 @@
-"""Small helpers shared by the image analysis nodes (canny, depth, captioning).
+"""Small helpers shared by node modules: model files, image checks, progress.
 
 Torch-free at import, like every node module.
 """
@@ -27,15 +27,21 @@ def check_image(image, input_name: str = "image", min_size: int = 1) -> None:
                          f"got {image.shape[2]}x{image.shape[1]}")
 
 
-def model_folder(folder: str, name: str, input_name: str):
-    """The model (a file or a Hugging Face folder) `name` in models/<folder>; ValueError naming the input."""
+def model_path(folder: str, name: str, input_name: str, kind: str = "file"):
+    """The path of `name` in models/<folder>; ValueError naming the input when it is not there."""
     from engine import folders
 
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{input_name}: expected a model name from models/{folder}")
+        raise ValueError(f"{input_name}: expected a {kind} name from models/{folder}")
     path = folders.get().full_path(folder, name)
     if path is None:
-        raise ValueError(f"{input_name}: model '{name}' not found in models/{folder}")
+        raise ValueError(f"{input_name}: {kind} '{name}' not found in models/{folder}")
+    return path
+
+
+def model_folder(folder: str, name: str, input_name: str):
+    """The model (a file or a Hugging Face folder) `name` in models/<folder>; ValueError naming the input."""
+    path = model_path(folder, name, input_name, "model")
     if not path.is_dir():
         raise ValueError(f"{input_name}: '{name}' is a single file; models/{folder} expects a Hugging Face "
                          "model folder (config.json, weights and processor files)")

@@ -9,7 +9,7 @@ inside the node functions.
 from __future__ import annotations
 
 from nodes._tooltips import tooltips
-from nodes.loaders import _files, _full_path
+from nodes._common import model_names, model_path
 
 STRENGTH = {"default": 1.0, "min": 0.0, "max": 10.0, "step": 0.01}
 PERCENT = {"min": 0.0, "max": 1.0, "step": 0.001}
@@ -20,7 +20,7 @@ def _load(control_net_name, model=None):
     from engine.controlnet.load import load_controlnet
     from engine.errors import ModelError
 
-    path = _full_path("controlnet", control_net_name, "control_net_name")
+    path = model_path("controlnet", control_net_name, "control_net_name")
     try:
         return load_controlnet(path, model)
     except ModelError as error:
@@ -34,7 +34,7 @@ class ControlNetLoader:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"control_net_name": (_files("controlnet"),)}}
+        return {"required": {"control_net_name": (model_names("controlnet"),)}}
 
     RETURN_TYPES = ("CONTROL_NET",)
     FUNCTION = "load_controlnet"
@@ -52,7 +52,7 @@ class DiffControlNetLoader:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"model": ("MODEL",), "control_net_name": (_files("controlnet"),)}}
+        return {"required": {"model": ("MODEL",), "control_net_name": (model_names("controlnet"),)}}
 
     RETURN_TYPES = ("CONTROL_NET",)
     FUNCTION = "load_controlnet"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from nodes._common import model_names, model_path
 from nodes._tooltips import tooltips
 
 log = logging.getLogger(__name__)
@@ -29,30 +30,13 @@ DEVICE_OPTION = {"device": (["default", "cpu"], {"advanced": True})}
 STRENGTH = {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.01}
 
 
-def _files(folder: str) -> list[str]:
-    from engine import folders
-
-    return folders.get().list_files(folder)
-
-
-def _full_path(folder: str, name: str, input_name: str):
-    from engine import folders
-
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{input_name}: expected a file name from models/{folder}")
-    path = folders.get().full_path(folder, name)
-    if path is None:
-        raise ValueError(f"{input_name}: file '{name}' not found in models/{folder}")
-    return path
-
-
 class CheckpointLoaderSimple:
     DESCRIPTION = "Loads a diffusion model checkpoint, diffusion models are used to denoise latents."
 
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "ckpt_name": (_files("checkpoints"), {"tooltip": "The name of the checkpoint (model) to load."}),
+            "ckpt_name": (model_names("checkpoints"), {"tooltip": "The name of the checkpoint (model) to load."}),
         }}
 
     RETURN_TYPES = ("MODEL", "CLIP", "VAE")
@@ -65,7 +49,7 @@ class CheckpointLoaderSimple:
     def load_checkpoint(self, ckpt_name):
         from engine.checkpoints import load_checkpoint
 
-        return load_checkpoint(_full_path("checkpoints", ckpt_name, "ckpt_name"))
+        return load_checkpoint(model_path("checkpoints", ckpt_name, "ckpt_name"))
 
 
 @tooltips({
@@ -73,7 +57,7 @@ class CheckpointLoaderSimple:
 class VAELoader:
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"vae_name": (_files("vae"),)}}
+        return {"required": {"vae_name": (model_names("vae"),)}}
 
     RETURN_TYPES = ("VAE",)
     FUNCTION = "load_vae"
@@ -83,7 +67,7 @@ class VAELoader:
     def load_vae(self, vae_name):
         from engine.checkpoints import load_vae
 
-        return (load_vae(_full_path("vae", vae_name, "vae_name")),)
+        return (load_vae(model_path("vae", vae_name, "vae_name")),)
 
 
 @tooltips({
@@ -99,7 +83,7 @@ class CLIPLoader:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "clip_name": (_files("text_encoders"),),
+                "clip_name": (model_names("text_encoders"),),
                 "type": (CLIP_LOADER_TYPES,),
             },
             "optional": dict(DEVICE_OPTION),
@@ -113,7 +97,7 @@ class CLIPLoader:
         from engine.checkpoints import load_clip
 
         _check_type(type, ("stable_diffusion", "sd1", "sd2"))
-        return (load_clip([_full_path("text_encoders", clip_name, "clip_name")], type),)
+        return (load_clip([model_path("text_encoders", clip_name, "clip_name")], type),)
 
 
 @tooltips({
@@ -126,7 +110,7 @@ class CLIPLoader:
 class DualCLIPLoader:
     @classmethod
     def INPUT_TYPES(cls):
-        files = _files("text_encoders")
+        files = model_names("text_encoders")
         return {
             "required": {
                 "clip_name1": (files,),
@@ -145,8 +129,8 @@ class DualCLIPLoader:
         from engine.checkpoints import load_clip
 
         _check_type(type, ("sdxl",))
-        paths = [_full_path("text_encoders", clip_name1, "clip_name1"),
-                 _full_path("text_encoders", clip_name2, "clip_name2")]
+        paths = [model_path("text_encoders", clip_name1, "clip_name1"),
+                 model_path("text_encoders", clip_name2, "clip_name2")]
         return (load_clip(paths, "sdxl"),)
 
 
@@ -164,7 +148,7 @@ class UNETLoader:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "unet_name": (_files("diffusion_models"),),
+            "unet_name": (model_names("diffusion_models"),),
             "weight_dtype": (UNET_WEIGHT_DTYPES,),
         }}
 
@@ -181,7 +165,7 @@ class UNETLoader:
         if weight_dtype != "default":
             # fp8 storage is not implemented for diffusers UNets here: use the default dtype.
             log.info("UNETLoader: weight_dtype %s falls back to the default dtype", weight_dtype)
-        return (load_unet(_full_path("diffusion_models", unet_name, "unet_name")),)
+        return (load_unet(model_path("diffusion_models", unet_name, "unet_name")),)
 
 
 class LoraLoader:
@@ -193,7 +177,7 @@ class LoraLoader:
         return {"required": {
             "model": ("MODEL", {"tooltip": "The diffusion model the LoRA will be applied to."}),
             "clip": ("CLIP", {"tooltip": "The CLIP model the LoRA will be applied to."}),
-            "lora_name": (_files("loras"), {"tooltip": "The name of the LoRA."}),
+            "lora_name": (model_names("loras"), {"tooltip": "The name of the LoRA."}),
             "strength_model": ("FLOAT", dict(STRENGTH, tooltip="How strongly to modify the diffusion model. "
                                                               "This value can be negative.")),
             "strength_clip": ("FLOAT", dict(STRENGTH, tooltip="How strongly to modify the CLIP model. "
@@ -210,7 +194,7 @@ class LoraLoader:
             return (model, clip)
         from engine.lora import load_lora_file, lora_patches
 
-        path = _full_path("loras", lora_name, "lora_name")
+        path = model_path("loras", lora_name, "lora_name")
         state = load_lora_file(path)
         unet_patches, clip_patches = lora_patches(state, model, clip, name=path.name)
         new_model, new_clip = model, clip
@@ -233,7 +217,7 @@ class LoraLoaderModelOnly(LoraLoader):
     def INPUT_TYPES(cls):
         return {"required": {
             "model": ("MODEL",),
-            "lora_name": (_files("loras"),),
+            "lora_name": (model_names("loras"),),
             "strength_model": ("FLOAT", dict(STRENGTH)),
         }}
 
