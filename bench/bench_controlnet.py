@@ -16,12 +16,10 @@ SD1.5-sized run needs ~8 GB RAM and is not part of CI.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,6 +29,8 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from bench.bench_txt2img import parse_sizes, sd15_sized_components, timed  # noqa: E402
 
 POSITIVE = "a lighthouse on a cliff at dusk, oil painting"
 NEGATIVE = "blurry, lowres"
@@ -67,26 +67,11 @@ def hint_picture(size: int) -> Image.Image:
     return Image.fromarray(picture)
 
 
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sd15", action="store_true", help="SD1.5-sized random model at 256 px, 4 steps")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=None)
-    parser.add_argument("--size", type=int, default=None)
-    parser.add_argument("--cfg", type=float, default=7.0)
-    args = parser.parse_args()
-    steps = args.steps or (4 if args.sd15 else 20)
-    size = args.size or (256 if args.sd15 else 64)
+    args, steps, size = parse_sizes(__doc__)
 
     from diffusers import EulerDiscreteScheduler, StableDiffusionControlNetPipeline
 
-    from bench.bench_txt2img import sd15_sized_components
     from engine import devices, folders
     from engine.model import default_alphas_cumprod
     from engine.sampling.discrete import DiscreteSchedule

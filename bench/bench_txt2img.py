@@ -74,16 +74,21 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_sizes(description):
+    """The size flags the txt2img benches share -> (args, steps, size): tiny model at 64 px and
+    20 steps by default, SD1.5-sized at 256 px and 4 steps with --sd15."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sd15", action="store_true", help="SD1.5-sized random model at 256 px, 4 steps")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--cfg", type=float, default=7.0)
     args = parser.parse_args()
-    steps = args.steps or (4 if args.sd15 else 20)
-    size = args.size or (256 if args.sd15 else 64)
+    return args, args.steps or (4 if args.sd15 else 20), args.size or (256 if args.sd15 else 64)
+
+
+def main():
+    args, steps, size = parse_sizes(__doc__)
 
     from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
 
