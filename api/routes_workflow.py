@@ -1,7 +1,7 @@
 """GET /default_workflow and the workflow format routes the editor uses.
 
 - GET /default_workflow: the graph the editor opens with, as a UI workflow
-  (`?format=api` for the API form): workflows/txt2img_sd15.json with the checkpoint
+  (`?format=api` for the API form): workflows/demo_txt2img.json (the shipped demo model) with the checkpoint
   switched to one the user has when the named one is missing.
 - POST /workflow/api {workflow}: a UI workflow converted to the API form (ComfyUI's
   "Export (API)"), or a 400 in /prompt's error shape.
@@ -22,7 +22,7 @@ from graph.errors import WorkflowError
 from graph.ui_workflow import ConversionError, api_to_ui, is_ui_workflow
 from graph.workflow import load, to_api
 
-DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "txt2img_sd15.json"
+DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo_txt2img.json"
 
 
 def default_workflow() -> dict:

@@ -13,7 +13,7 @@ run the same command again to continue where it stopped):
 
 The EMA weights are saved in half precision as one single-file SD1.x checkpoint
 in the original LDM layout, which Loom loads like any downloaded checkpoint.
-Losses go to --work/losses_*.csv and the plot to docs/demo_loss.png.
+Losses go to --work/losses_*.csv and the plot to --plot (docs/demo_loss.png).
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=REPO / "demo" / ".work", help="checkpoints and logs")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the checkpoint to write")
+    parser.add_argument("--plot", type=Path, default=REPO / "docs" / "demo_loss.png", help="the loss curves")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for quick recipe checks")
@@ -290,7 +291,7 @@ def export(args, unet, vae, text_encoder) -> None:
         "modelspec.architecture": "stable-diffusion-v1",
         "modelspec.resolution": f"{models.IMAGE_SIZE}x{models.IMAGE_SIZE}",
         "modelspec.prediction_type": "epsilon",
-        "loom.training": json.dumps({k: str(v) for k, v in vars(args).items() if k not in ("work", "out")}),
+        "loom.training": json.dumps({k: str(v) for k, v in vars(args).items() if k not in ("work", "out", "plot")}),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_suffix(".tmp")
@@ -311,7 +312,7 @@ def main(argv=None) -> None:
     export(args, unet, vae, text_encoder)
     from demo.plot import plot_losses
 
-    plot_losses(args.work, REPO / "docs" / "demo_loss.png")
+    plot_losses(args.work, args.plot)
     print(json.dumps(json.loads((args.work / "times.json").read_text()), indent=2))
 
 
