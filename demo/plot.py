@@ -47,7 +47,7 @@ def panel(rows: list[tuple[int, float]], title: str) -> Image.Image:
 
 def plot_losses(work: Path, out: Path) -> None:
     panels = [panel(read_losses(work / f"losses_{stage}.csv"), stage)
-              for stage in ("autoencoder", "diffusion") if (work / f"losses_{stage}.csv").exists()]
+              for stage in ("autoencoder", "diffusion", "decoder") if (work / f"losses_{stage}.csv").exists()]
     if not panels:
         return
     sheet = Image.new("RGB", (WIDTH, HEIGHT * len(panels)), "white")

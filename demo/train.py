@@ -9,7 +9,10 @@ run the same command again to continue where it stopped):
 2. latents: a fixed set of training scenes rendered at 128 px and encoded once;
 3. diffusion: a small CLIP text encoder and UNet trained together on those latents
    (epsilon prediction, SD1's noise schedule, min-SNR weighting, 10 % empty
-   captions for classifier-free guidance, EMA weights).
+   captions for classifier-free guidance, EMA weights);
+4. decoder: the autoencoder's decoder fine-tuned on whole 128 px pictures with the
+   encoder frozen (as SD's "ft-MSE" VAE was), for sharper edges; the latent space
+   the UNet learned does not change.
 
 The EMA weights are saved in half precision as one single-file SD1.x checkpoint
 in the original LDM layout, which Loom loads like any downloaded checkpoint.
@@ -32,7 +35,7 @@ from tqdm import tqdm
 from demo import models
 from demo.data import image_crops, to_tensor, training_scenes
 from demo.render import render
-from demo.scenes import caption
+from demo.scenes import caption, held_out, random_scene
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "models" / "checkpoints" / "loom_demo_sd1.safetensors"
@@ -51,6 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--images", type=int, default=12000, help="training scenes for the diffusion stage")
     parser.add_argument("--unet-steps", type=int, default=4000)
     parser.add_argument("--unet-batch", type=int, default=32)
+    parser.add_argument("--decoder-steps", type=int, default=1000)
+    parser.add_argument("--decoder-batch", type=int, default=8)
     parser.add_argument("--save-every", type=int, default=250, help="steps between resumable checkpoints")
     return parser.parse_args(argv)
 
@@ -277,6 +282,59 @@ def update_ema(average, model, step: int, decay: float = 0.999) -> None:
         kept.lerp_(current, 1 - rate)
 
 
+# ------------------------------------------------------------------ stage 4: decoder
+
+def finetune_decoder(args, vae, device):
+    """Sharpen the decoder on whole pictures; the encoder (and so the latent space) stays fixed."""
+    final = args.work / "decoder_final.pt"
+    if final.exists():
+        vae.load_state_dict(torch.load(final, map_location=device))
+        return vae
+    trained = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    vae.requires_grad_(False)
+    for parameter in trained:
+        parameter.requires_grad_(True)
+    optimizer = torch.optim.AdamW(trained, lr=3e-4, weight_decay=0.0)
+    rng = random.Random(args.seed + 7)
+    step = 0
+    resume = load_state(args.work / "decoder.pt")
+    if resume:
+        vae.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        rng.setstate(resume["rng"])
+        step = resume["step"]
+    excluded = held_out()
+    started, pending = time.time(), []
+    bar = tqdm(total=args.decoder_steps, initial=step, desc="decoder", unit="step")
+    while step < args.decoder_steps:
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, args.decoder_steps, 3e-4, warmup=50)
+        scenes = [random_scene(rng, excluded) for _ in range(args.decoder_batch)]
+        images = to_tensor([render(scene, models.IMAGE_SIZE) for scene in scenes]).to(device)
+        with torch.no_grad():
+            latents = vae.encode(images).latent_dist.mean
+        decoded = vae.decode(latents).sample
+        loss = (decoded - images).abs().mean() + (decoded - images).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        optimizer.step()
+        step += 1
+        pending.append((step, loss.item()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{pending[-1][1]:.4f}")
+        if step % args.save_every == 0 or step == args.decoder_steps:
+            log_losses(args.work / "losses_decoder.csv", pending)
+            pending = []
+            save_state(args.work / "decoder.pt", dict(model=vae.state_dict(), optimizer=optimizer.state_dict(),
+                                                     rng=rng.getstate(), step=step))
+            record_time(args.work, "decoder", time.time() - started)
+            started = time.time()
+    bar.close()
+    torch.save(vae.state_dict(), final)
+    return vae
+
+
 # ------------------------------------------------------------------ export
 
 def export(args, unet, vae, text_encoder) -> None:
@@ -309,6 +367,7 @@ def main(argv=None) -> None:
     vae = train_autoencoder(args, device)
     data = encode_training_set(args, vae, device)
     unet, text_encoder = train_diffusion(args, data, device)
+    vae = finetune_decoder(args, vae, device)
     export(args, unet, vae, text_encoder)
     from demo.plot import plot_losses
 

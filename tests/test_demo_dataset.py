@@ -86,15 +86,19 @@ def test_the_trainer_writes_an_ordinary_sd1_checkpoint_and_resumes(tmp_path, cpu
 
     work, out = tmp_path / "work", tmp_path / "demo.safetensors"
     common = ["--work", str(work), "--out", str(out), "--plot", str(tmp_path / "loss.png"), "--vae-steps", "2", "--vae-batch", "2",
-              "--images", "64", "--unet-batch", "4", "--save-every", "1"]
+              "--images", "64", "--unet-batch", "4", "--decoder-steps", "2", "--decoder-batch", "2",
+              "--save-every", "1"]
     main(common + ["--unet-steps", "2"])
     assert torch.load(work / "diffusion.pt", weights_only=False)["step"] == 2
     main(common + ["--unet-steps", "3"])  # picks up at step 2
     assert torch.load(work / "diffusion.pt", weights_only=False)["step"] == 3
     losses = (work / "losses_diffusion.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in losses] == ["step", "1", "2", "3"]
-    assert set(json.loads((work / "times.json").read_text())) == {"autoencoder", "encoding", "diffusion"}
+    assert set(json.loads((work / "times.json").read_text())) == {"autoencoder", "encoding", "diffusion", "decoder"}
     assert Image.open(tmp_path / "loss.png").size[0] > 0
+    before, after = torch.load(work / "vae_final.pt"), torch.load(work / "decoder_final.pt")
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("encoder.", "quant_conv.")))
+    assert not all(torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
 
     with safe_open(str(out), "pt") as handle:
         keys = list(handle.keys())
