@@ -258,13 +258,14 @@ def _load_diffusers_pipeline(folder: Path, prediction_type):
 def _folder_arch(unet, folder: Path, has_l: bool, has_g: bool) -> str:
     if has_g:
         return "sdxl" if has_l else "sdxl_refiner"
-    if unet.config.addition_embed_type == "text_time":
+    if getattr(unet.config, "addition_embed_type", None) == "text_time":
         return "sdxl"
     if has_l:
         text_config = _read_json(folder / "text_encoder" / "config.json")
         if text_config.get("hidden_act") == "gelu":
             return "sd2"
-    return "sd2" if unet.config.use_linear_projection else "sd1"
+    # 3-D (text-to-video) UNets have no use_linear_projection; ModelScope's uses SD2's OpenCLIP-H
+    return "sd2" if getattr(unet.config, "use_linear_projection", True) else "sd1"
 
 
 def _folder_prediction_type(folder: Path, explicit) -> str:
@@ -279,10 +280,14 @@ def _folder_prediction_type(folder: Path, explicit) -> str:
 
 
 def _from_pretrained_unet(folder: Path, dtype=None):
-    from diffusers import UNet2DConditionModel
+    """UNet2DConditionModel, or UNet3DConditionModel when the config names it (text-to-video)."""
+    from diffusers import UNet2DConditionModel, UNet3DConditionModel
 
+    config = folder / "config.json"
+    is_3d = config.is_file() and _read_json(config).get("_class_name") == "UNet3DConditionModel"
+    cls = UNet3DConditionModel if is_3d else UNet2DConditionModel
     try:
-        unet = UNet2DConditionModel.from_pretrained(str(folder), local_files_only=True, low_cpu_mem_usage=False)
+        unet = cls.from_pretrained(str(folder), local_files_only=True, low_cpu_mem_usage=False)
     except (OSError, ValueError, EnvironmentError) as error:
         raise ModelError(f"{folder}: cannot load the UNet ({error})") from error
     return _to_dtype(unet, dtype or devices.unet_dtype()).eval().requires_grad_(False)

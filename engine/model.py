@@ -35,6 +35,13 @@ class DiffusionModel:
         return int(self.unet.config.in_channels)
 
     @property
+    def is_video(self) -> bool:
+        """True for a 3-D (text-to-video) UNet, which samples latents [B, C, F, H, W]."""
+        from engine.video import is_video_unet
+
+        return is_video_unet(self.unet)
+
+    @property
     def nbytes(self) -> int:
         """Size of the UNet weights; lets caches size a MODEL without walking the module tree."""
         from engine.model_cache import weights_bytes
@@ -65,8 +72,11 @@ class DiffusionModel:
         """Yield the UNet on device/dtype with this model's patches applied.
 
         Weights and placement are restored afterwards, so clones with different
-        patches can share one UNet.
+        patches can share one UNet. A 3-D UNet comes wrapped in engine.video.VideoUNet,
+        which takes frame-folded latents like a 2-D UNet.
         """
+        from engine.video import VideoUNet, is_video_unet
+
         unet = self.unet
         first = next(unet.parameters())
         old_device, old_dtype = first.device, first.dtype
@@ -77,7 +87,7 @@ class DiffusionModel:
             unet.to(device=device, dtype=dtype)
         try:
             with apply_patches(unet, self.patches):
-                yield unet
+                yield VideoUNet(unet) if is_video_unet(unet) else unet
         finally:
             if moved:
                 unet.to(device=old_device, dtype=old_dtype)

@@ -135,7 +135,10 @@ class VAE:
         return self._encode_pixels(pixels, progress)
 
     def decode(self, latents: torch.Tensor, progress=None) -> torch.Tensor:
-        """Scaled latents [B,C,h,w] -> IMAGE [B,8h,8w,3] 0..1, float32 CPU (see encode)."""
+        """Scaled latents [B,C,h,w] -> IMAGE [B,8h,8w,3] 0..1, float32 CPU (see encode).
+
+        A video latent [B,C,F,h,w] decodes frame by frame to [B*F,8h,8w,3]."""
+        latents = _frames_as_batch(latents)
         self._check_latents(latents)
         ratio = self.downscale_ratio
         if latents.shape[2] * latents.shape[3] * ratio * ratio > TILED_ABOVE_PIXELS:
@@ -149,6 +152,7 @@ class VAE:
 
         ``progress(done, total)`` is called after each tile when given.
         """
+        latents = _frames_as_batch(latents)
         self._check_latents(latents)
         ratio = self.downscale_ratio
         tile = max(1, tile_size // ratio)
@@ -175,6 +179,14 @@ class VAE:
             pixels, tile, lap, scale=1.0 / ratio, out_channels=self.latent_channels,
             fn=self._encode_pixels, progress=progress,
         )
+
+
+def _frames_as_batch(latents):
+    if isinstance(latents, torch.Tensor) and latents.ndim == 5:
+        from engine.video import frames_to_batch
+
+        return frames_to_batch(latents)
+    return latents
 
 
 def _to_image(pixels: torch.Tensor) -> torch.Tensor:

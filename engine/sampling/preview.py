@@ -15,13 +15,15 @@ SDXL_LATENT_RGB_BIAS = (0.1084, -0.0175, -0.0011)
 
 
 def latent_to_pil(latent: torch.Tensor, arch: str = "sd1", max_size: int = 512):
-    """First image of a latent batch [B,4,H,W] as a small PIL RGB image."""
+    """First image of a latent batch [B,4,H,W] (or [B,4,F,H,W]) as a small PIL RGB image."""
     from PIL import Image
 
     if arch.startswith("sdxl"):
         factors, bias = SDXL_LATENT_RGB, SDXL_LATENT_RGB_BIAS
     else:
         factors, bias = SD1_LATENT_RGB, SD1_LATENT_RGB_BIAS
+    if latent.ndim == 5:  # video [B,4,F,H,W]: show the first frame
+        latent = latent[:, :, 0]
     sample = latent[0, :4].detach().float().cpu()
     rgb = torch.einsum("chw,cr->hwr", sample, torch.tensor(factors)) + torch.tensor(bias)
     pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).round().to(torch.uint8).numpy()
