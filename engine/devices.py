@@ -92,6 +92,13 @@ def vae_dtype() -> torch.dtype:
     return torch.float32
 
 
+def upscale_dtype() -> torch.dtype:
+    """Upscale models run in float32 (as in ComfyUI) unless bf16 was asked for."""
+    import torch
+
+    return torch.bfloat16 if settings().bf16 and not settings().force_fp32 else torch.float32
+
+
 def intermediate_device() -> torch.device:
     import torch
 

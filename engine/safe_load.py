@@ -66,8 +66,11 @@ def _load_pickle(path: Path, device) -> dict[str, torch.Tensor]:
         data = torch.load(str(path), map_location=device, weights_only=True)
     except Exception as error:
         raise ModelError(f"{path.name}: could not be read as a weights-only checkpoint ({error})") from error
-    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
-        data = data["state_dict"]
+    # Training frameworks wrap the weights: Lightning in "state_dict", BasicSR (Real-ESRGAN) in "params_ema"/"params".
+    for wrapper in ("state_dict", "params_ema", "params"):
+        if isinstance(data, dict) and isinstance(data.get(wrapper), dict):
+            data = data[wrapper]
+            break
     if not isinstance(data, dict):
         raise ModelError(f"{path.name}: holds {type(data).__name__}, not a dict of tensors")
     return {key: value for key, value in data.items() if isinstance(value, torch.Tensor)}
