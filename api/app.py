@@ -54,6 +54,7 @@ def create_app(args) -> web.Application:
     check_listen_flags(listen, auth_token, bool(option(args, "insecure", False)))
     configured = startup.configure_folders(args)
     startup.configure_devices(args)
+    startup.configure_saving(args)
 
     server = PromptServer(args)  # before the packs load: they may add routes to it
     server.max_upload_bytes = float(option(args, "max_upload_size", 100)) * 1024 * 1024

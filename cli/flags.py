@@ -22,6 +22,8 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     )
     paths.add_argument("--custom-nodes-directory", default=None, help="default: ./custom_nodes")
     paths.add_argument("--disable-custom-nodes", action="store_true")
+    paths.add_argument("--disable-metadata", action="store_true",
+                       help="save files without the prompt and workflow embedded")
 
     device = parser.add_argument_group("device")
     device.add_argument("--cpu", action="store_true", help="run everything on the CPU")

@@ -56,6 +56,13 @@ def configure_devices(args) -> None:
     )
 
 
+def configure_saving(args) -> None:
+    """--disable-metadata: the save nodes embed no prompt or workflow."""
+    from engine import save_options
+
+    save_options.configure(disable_metadata=flag(args, "disable_metadata", False))
+
+
 def load_registry(args):
     """The built-in nodes plus the custom packs (unless --disable-custom-nodes)."""
     from nodes.registry import NodeRegistry
@@ -69,4 +76,5 @@ def configure(args):
     configure_logging(args)
     configure_folders(args)
     configure_devices(args)
+    configure_saving(args)
     return load_registry(args)

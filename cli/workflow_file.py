@@ -1,5 +1,6 @@
 """Read a workflow from a file: UI or API JSON, or the workflow embedded in an image or
-audio file the way ComfyUI embeds it (PNG text chunks, WebP EXIF, FLAC comments).
+audio file the way ComfyUI embeds it (PNG text chunks, WebP EXIF, FLAC comments), plus
+the private "comf" chunks of ComfyUI's animated PNGs and the comment of Loom's GIFs.
 
 An embedded UI workflow ("workflow") is preferred over the API prompt ("prompt"), so
 that control_after_generate and titles are available and the saved images get the
@@ -24,6 +25,8 @@ def read_workflow_file(path: str) -> dict:
     data = file.read_bytes()
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return _pick(path, _png_text(file))
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return _pick(path, _gif_comment(file))
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _pick(path, _webp_exif(file))
     if data.startswith(b"fLaC"):
@@ -55,7 +58,37 @@ def _png_text(file: Path) -> dict:
     from PIL import Image
 
     with Image.open(file) as image:
-        return dict(getattr(image, "text", {}) or {})
+        found = dict(getattr(image, "text", {}) or {})
+    return {**_comf_chunks(file.read_bytes()), **found}
+
+
+def _comf_chunks(data: bytes) -> dict:
+    """ComfyUI's SaveAnimatedPNG writes "comf" chunks: latin-1 key, NUL, latin-1 JSON."""
+    found = {}
+    position = 8
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        if kind == b"comf":
+            key, _, value = data[position + 8:position + 8 + length].partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        if kind == b"IEND":
+            break
+        position += 12 + length
+    return found
+
+
+def _gif_comment(file: Path) -> dict:
+    """Loom's SaveAnimatedGIF: the comment is a JSON object {"prompt": "<json>", "workflow": "<json>"}."""
+    from PIL import Image
+
+    with Image.open(file) as image:
+        comment = image.info.get("comment", b"")
+    try:
+        found = json.loads(comment.decode("utf-8") if isinstance(comment, bytes) else comment)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return {key: value for key, value in found.items() if isinstance(value, str)} if isinstance(found, dict) else {}
 
 
 def _webp_exif(file: Path) -> dict:

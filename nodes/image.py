@@ -8,7 +8,6 @@ without torch. Nodes never change their input tensors.
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 import random
 import string
@@ -200,11 +199,9 @@ class SaveImage:
             filename_prefix + self.prefix_append, self.output_dir(),
             width=images.shape[2], height=images.shape[1], prompt=prompt,
         )
-        chunks = {}
-        if prompt is not None:
-            chunks["prompt"] = json.dumps(prompt)
-        for key, value in (extra_pnginfo or {}).items():
-            chunks[key] = json.dumps(value)
+        from engine.save_options import metadata_texts
+
+        chunks = metadata_texts(prompt, extra_pnginfo)
         results = []
         for batch_number, image in enumerate(images):
             name = f"{filename.replace('%batch_num%', str(batch_number))}_{counter:05}_.png"

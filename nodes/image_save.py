@@ -6,7 +6,6 @@ EXIF as ComfyUI's WebP saving does: tag 0x0110 "prompt:<json>", 0x010F "<key>:<j
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from nodes._checks import check_choice, check_image, check_int
@@ -52,12 +51,9 @@ class SaveImageAdvanced:
         folder, filename, counter, subfolder = save_location(
             filename_prefix, folders.get().output_dir, width=images.shape[2], height=images.shape[1],
             prompt=prompt)
-        metadata = {}
-        if embed_metadata:
-            if prompt is not None:
-                metadata["prompt"] = json.dumps(prompt)
-            for key, value in (extra_pnginfo or {}).items():
-                metadata[key] = json.dumps(value)
+        from engine.save_options import metadata_texts
+
+        metadata = metadata_texts(prompt, extra_pnginfo) if embed_metadata else {}
         extension = "jpg" if format == "jpeg" else format
         results = []
         for batch_number, image in enumerate(images):
