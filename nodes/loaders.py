@@ -53,6 +53,30 @@ class CheckpointLoaderSimple:
 
 
 @tooltips({
+    "model_path": "A diffusers pipeline folder (model_index.json, unet/, vae/, text_encoder/ ...) in "
+                  "models/diffusers, such as an SD 1.x/2.x/XL or a text-to-video-ms model."})
+class DiffusersLoader:
+    DESCRIPTION = "Loads a model in diffusers' folder layout from models/diffusers (also text-to-video models)."
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model_path": (model_names("diffusers"),)}}
+
+    RETURN_TYPES = ("MODEL", "CLIP", "VAE")
+    FUNCTION = "load_checkpoint"
+    CATEGORY = "advanced/loaders/deprecated"
+
+    def load_checkpoint(self, model_path, output_vae=True, output_clip=True):
+        from engine.checkpoints import load_checkpoint
+        from nodes import _common  # the input named model_path hides the module's model_path()
+
+        path = _common.model_path("diffusers", model_path, "model_path", "model folder")
+        if not path.is_dir():
+            raise ValueError(f"model_path: '{model_path}' is a file; models/diffusers holds diffusers folders")
+        return load_checkpoint(path)
+
+
+@tooltips({
     "vae_name": "The VAE file in models/vae to load."})
 class VAELoader:
     @classmethod
@@ -230,6 +254,7 @@ class LoraLoaderModelOnly(LoraLoader):
 
 NODE_CLASS_MAPPINGS = {
     "CheckpointLoaderSimple": CheckpointLoaderSimple,
+    "DiffusersLoader": DiffusersLoader,
     "VAELoader": VAELoader,
     "CLIPLoader": CLIPLoader,
     "DualCLIPLoader": DualCLIPLoader,
@@ -240,6 +265,7 @@ NODE_CLASS_MAPPINGS = {
 
 NODE_DISPLAY_NAME_MAPPINGS = {
     "CheckpointLoaderSimple": "Load Checkpoint",
+    "DiffusersLoader": "DiffusersLoader",
     "VAELoader": "Load VAE",
     "CLIPLoader": "Load CLIP",
     "DualCLIPLoader": "DualCLIPLoader",
