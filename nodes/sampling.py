@@ -3,7 +3,6 @@ from engine.sampling.names import (SAMPLER_NAMES, SCHEDULER_NAMES, unsupported_m
 from nodes._tooltips import tooltips
 
 SEED_MAX = 0xFFFFFFFFFFFFFFFF
-PREVIEW_INTERVAL_S = 0.25  # at most ~4 previews a second, plus the last step
 
 
 def _common_inputs(seed_name):
@@ -31,32 +30,12 @@ def _validate_names(sampler_name=None, scheduler=None):
 
 
 def _run(model, seed, steps, cfg, sampler_name, scheduler, positive, negative, latent_image, **options):
-    import time
-
-    from graph import context
     from engine.sampling.ksampler import sample
+    from nodes._sampling_progress import step_callback
 
-    ctx = context.current()
-    arch = getattr(model, "arch", "sd1")
-    last_preview = [float("-inf")]
-
-    def on_step(step, total, denoised):
-        if ctx is None:
-            return
-        preview = None
-        now = time.monotonic()
-        wants_preview = ctx.previews and (step == total or now - last_preview[0] >= PREVIEW_INTERVAL_S)
-        if wants_preview and denoised is not None and denoised.shape[1] == 4:
-            from engine.sampling.preview import latent_to_jpeg
-
-            preview = ("JPEG", latent_to_jpeg(denoised, arch))
-            last_preview[0] = now
-        ctx.progress(step, total, preview=preview)
-
-    if ctx is not None:
-        ctx.check_interrupt()
+    callback = step_callback(model)
     result = sample(model, seed, steps, cfg, sampler_name, scheduler, positive, negative, latent_image,
-                    callback=on_step, **options)
+                    callback=callback, **options)
     return (result,)
 
 

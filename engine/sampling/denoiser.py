@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from engine.controlnet.apply import ControlRunner, check_fits, control_of, fill_uncond_controls
 from engine.sampling.discrete import DiscreteSchedule
+from engine.sampling.guiders import CFGGuider
 
 AREA_FEATHER = 8  # latent pixels over which an area's inner edges fade in
 
@@ -29,7 +30,7 @@ class _Entry:
     weight: torch.Tensor            # [B, 1, h, w]
     sigma_start: float
     sigma_end: float
-    is_positive: bool
+    group: str                      # the guider's group: "positive", "negative", DualCFG's "middle"
     control: object = None          # engine.controlnet.ControlHint (newest of a chain) or None
 
 
@@ -40,38 +41,43 @@ class _Chunk:
 
 
 class Denoiser:
-    """Callable (x, sigma) -> denoised latent, with classifier-free guidance."""
+    """Callable (x, sigma) -> denoised latent, guided by classifier-free guidance or a guider."""
 
     def __init__(self, model, unet, schedule: DiscreteSchedule, positive, negative, cfg: float,
-                 latent_shape, device, dtype, latent_image=None, noise_mask=None):
+                 latent_shape, device, dtype, latent_image=None, noise_mask=None, guider=None):
+        """`guider` (engine.sampling.guiders) replaces positive/negative/cfg when given."""
+        self.guider = guider if guider is not None else CFGGuider(model, positive, negative, cfg)
         self.model = model
         self.unet = unet
         self.schedule = schedule
-        self.cfg = float(cfg)
+        self.cfg = self.guider.cfg
         self.device = device
         self.dtype = dtype
         self.latent_shape = tuple(latent_shape)
         prepare = _EntryBuilder(model, unet, schedule, self.latent_shape, device, dtype,
                                 latent_image, noise_mask)
-        negative = fill_uncond_controls(list(positive), list(negative))
-        self.positive = [prepare(c, True, "positive") for c in positive]
-        self.negative = [prepare(c, False, "negative") for c in negative]
+        groups = dict(self.guider.groups)
+        groups["negative"] = fill_uncond_controls(groups["positive"], groups["negative"])
+        input_names = getattr(self.guider, "input_names", {})  # for error messages: DualCFG's cond1, ...
+        self.entries = [prepare(c, input_names.get(name, name), group=name)
+                        for name, conds in groups.items() for c in conds]
         self.controls = ControlRunner(model, schedule, device, dtype)
         self.keep_uncond = False    # CFG++ samplers set this: run the negative even at cfg 1
         self.last_uncond = None     # the negative's x0 prediction from the last call
 
     def __call__(self, x: torch.Tensor, sigma) -> torch.Tensor:
         sigma_value = float(torch.as_tensor(sigma).reshape(-1)[0])
-        use_negative = self.cfg != 1.0 or self.keep_uncond
-        entries = [e for e in self.negative if use_negative] + self.positive
-        active = [e for e in entries if e.sigma_end <= sigma_value <= e.sigma_start]
+        needed = self.guider.needs(self.keep_uncond)
+        active = [e for e in self.entries
+                  if e.group in needed and e.sigma_end <= sigma_value <= e.sigma_start]
         outputs = self._run_chunks(x, sigma_value, active)
-        pos = _combine(x, [(e, out) for e, out in outputs if e.is_positive])
-        if not use_negative:
-            return pos
-        neg = _combine(x, [(e, out) for e, out in outputs if not e.is_positive])
-        self.last_uncond = neg
-        return neg + (pos - neg) * self.cfg
+        predictions = {name: _combine(x, [(e, out) for e, out in outputs if e.group == name]) for name in needed}
+        result = self.guider.combine(predictions)
+        if "negative" in needed:
+            self.last_uncond = predictions["negative"]
+        elif self.keep_uncond:  # a guider without a negative: CFG++ steps like its plain sampler
+            self.last_uncond = result
+        return result
 
     def _run_chunks(self, x, sigma_value, entries):
         groups: dict[tuple, list[_Chunk]] = {}
@@ -143,7 +149,7 @@ class _EntryBuilder:
         self.latent_image = latent_image
         self.noise_mask = noise_mask
 
-    def __call__(self, pair, is_positive, input_name):
+    def __call__(self, pair, input_name, group=None):
         try:
             cond, extras = pair[0], dict(pair[1])
         except (TypeError, IndexError, KeyError):
@@ -167,7 +173,7 @@ class _EntryBuilder:
             weight=weight.to(self.device),
             sigma_start=self.schedule.percent_to_sigma(float(extras.get("start_percent", 0.0))),
             sigma_end=self.schedule.percent_to_sigma(float(extras.get("end_percent", 1.0))),
-            is_positive=is_positive,
+            group=group or input_name,
             control=control,
         )
 

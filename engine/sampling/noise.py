@@ -36,3 +36,24 @@ def step_noise(seed: int, like: torch.Tensor):
         return torch.randn(like.shape, generator=generator, dtype=torch.float32).to(like.device)
 
     return noise
+
+
+class RandomNoise:
+    """ComfyUI's NOISE from a seed: `generate(latent)` gives the latent's initial noise;
+    `seed` also seeds the per-step noise of ancestral/SDE samplers."""
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def generate(self, latent: dict) -> torch.Tensor:
+        return initial_noise(latent["samples"], self.seed, latent.get("batch_index"))
+
+
+class DisableNoise:
+    """NOISE that adds nothing: sampling starts from the latent as it is."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+
+    def generate(self, latent: dict) -> torch.Tensor:
+        return torch.zeros(latent["samples"].shape, dtype=torch.float32)

@@ -358,3 +358,17 @@ def get_sampler(name: str):
 
         return multistep.SAMPLERS[name]
     return SAMPLERS[name]
+
+
+class Sampler:
+    """ComfyUI's SAMPLER (what KSamplerSelect gives): a named sampler function, called like one."""
+
+    def __init__(self, name: str):
+        self.function = get_sampler(name)
+        self.name = name
+
+    def __call__(self, model, x, sigmas, callback=None, noise=None):
+        return self.function(model, x, sigmas, callback, noise)
+
+    def __repr__(self):
+        return f"Sampler({self.name!r})"

@@ -43,16 +43,33 @@ def ddim_uniform(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
 
 
 def karras(schedule: DiscreteSchedule, steps: int, rho: float = 7.0) -> torch.Tensor:
+    return karras_sigmas(steps, schedule.sigma_min, schedule.sigma_max, rho)
+
+
+def karras_sigmas(steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0) -> torch.Tensor:
+    """Karras et al.: evenly spaced in sigma^(1/rho) from sigma_max to sigma_min (KarrasScheduler)."""
     ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
-    min_inv = schedule.sigma_min ** (1 / rho)
-    max_inv = schedule.sigma_max ** (1 / rho)
+    min_inv = sigma_min ** (1 / rho)
+    max_inv = sigma_max ** (1 / rho)
     return _with_zero((max_inv + ramp * (min_inv - max_inv)) ** rho)
 
 
 def exponential(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
-    log_sigmas = torch.linspace(math.log(schedule.sigma_max), math.log(schedule.sigma_min), steps,
-                                dtype=torch.float64)
+    return exponential_sigmas(steps, schedule.sigma_min, schedule.sigma_max)
+
+
+def exponential_sigmas(steps: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
+    """Evenly spaced in log sigma from sigma_max to sigma_min (ExponentialScheduler)."""
+    log_sigmas = torch.linspace(math.log(sigma_max), math.log(sigma_min), steps, dtype=torch.float64)
     return _with_zero(log_sigmas.exp())
+
+
+def sd_turbo(schedule: DiscreteSchedule, steps: int, denoise: float = 1.0) -> torch.Tensor:
+    """SDTurboScheduler: the timesteps 999, 899, ..., 99 (ADD's ten), starting
+    10 - int(10 * denoise) of them in and taking `steps`, then 0."""
+    start = 10 - int(10 * denoise)
+    timesteps = [999 - 100 * i for i in range(10)][start:start + steps]
+    return _with_zero(schedule.sigma(torch.tensor(timesteps, dtype=torch.float64)) if timesteps else [])
 
 
 def beta(schedule: DiscreteSchedule, steps: int, alpha: float = 0.6, beta_param: float = 0.6) -> torch.Tensor:
