@@ -26,9 +26,9 @@ def _load(path: Path, allow_pickle):
     state = load_state_dict(path, allow_pickle=allow_pickle)
     try:
         state, layout = to_basicsr(state)
+        sizes = network_sizes(state)
     except ModelError as error:
         raise ModelError(f"{path.name}: {error}") from None
-    sizes = network_sizes(state)
     if 2 ** sizes["upsamples"] % sizes["unshuffle"]:
         raise ModelError(f"{path.name}: unsupported scale (x{2 ** sizes['upsamples']} upsampling after a "
                          f"/{sizes['unshuffle']} pixel-unshuffle)")
