@@ -59,6 +59,21 @@ def test_video_sampling_equals_text_to_video_pipeline(video, batch):
     assert (ours - theirs).abs().max() <= TOLERANCE
 
 
+def test_the_step_callback_sees_video_latents_and_previews_the_first_frame(video):
+    from engine.sampling.preview import latent_to_pil
+
+    model = DiffusionModel(video["unet"], "sd2")
+    positive, negative = _embeddings(2)
+    (latent,) = EmptyLatentVideo().generate(64, 64, 3, 1)
+    seen = []
+    out = sample(model, 7, 2, 5.0, "euler", "normal", [[positive, {}]], [[negative, {}]], latent,
+                 callback=lambda step, total, x0: seen.append((step, total, x0)))
+    assert [(step, total) for step, total, _ in seen] == [(1, 2), (2, 2)]
+    assert seen[-1][2].shape == (1, 4, 3, 8, 8) and torch.allclose(seen[-1][2], out["samples"])
+    first_frame = latent_to_pil(seen[-1][2][:, :, 0], max_size=8)
+    assert latent_to_pil(seen[-1][2], max_size=8).tobytes() == first_frame.tobytes()
+
+
 def test_vae_decode_gives_every_frame_in_order(video):
     from nodes.vae import VAEDecode
 

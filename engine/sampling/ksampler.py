@@ -13,7 +13,7 @@ from engine.sampling.guiders import CFGGuider
 from engine.sampling.noise import DisableNoise, RandomNoise, step_noise
 from engine.sampling.samplers import Sampler
 from engine.sampling.schedulers import compute_sigmas
-from engine.video import fold_latent, unfold_latent
+from engine.video import fold_latent, unfold_frames, unfold_latent
 
 
 def sampling_sigmas(schedule: DiscreteSchedule, scheduler: str, steps: int, denoise: float = 1.0,
@@ -108,7 +108,10 @@ def sample_custom(guider, noise, sampler, sigmas, latent: dict, callback=None, d
     _check_latent(latent, input_name)
     latent, channels = fold_latent(latent, guider.model, input_name)
     if channels is not None:  # video: sample with the frames folded into channels (engine/video.py)
-        out, denoised = sample_custom(guider, noise, sampler, sigmas, latent, callback, device, dtype, input_name)
+        video_callback = None if callback is None else (
+            lambda step, total, x0: callback(step, total, unfold_frames(x0, channels)))
+        out, denoised = sample_custom(guider, noise, sampler, sigmas, latent, video_callback, device, dtype,
+                                      input_name)
         return unfold_latent(out, channels), unfold_latent(denoised, channels)
     latent_image = latent["samples"].float()
     if device is None or dtype is None:
