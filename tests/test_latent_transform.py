@@ -7,6 +7,15 @@ import torch
 from nodes.latent_transform import LatentBlend, LatentCrop
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread avoids waiting on a second one that a busy CPU rarely runs."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _latent(batch=1, height=16, width=24, seed=0):
     return {"samples": torch.randn(batch, 4, height, width, generator=torch.Generator().manual_seed(seed))}
 
