@@ -9,7 +9,8 @@ run the same command again to continue where it stopped):
 2. latents: a fixed set of training scenes rendered at 128 px and encoded once;
 3. diffusion: a small CLIP text encoder and UNet trained together on those latents
    (epsilon prediction, SD1's noise schedule, min-SNR weighting, 10 % empty
-   captions for classifier-free guidance, EMA weights);
+   captions for classifier-free guidance, EMA weights), in learning-rate cycles
+   (--unet-cycles: 4,000 steps, then 3,000 more from half the peak);
 4. decoder: the autoencoder's decoder fine-tuned on whole 128 px pictures with the
    encoder frozen (as SD's "ft-MSE" VAE was), for sharper edges; the latent space
    the UNet learned does not change.
@@ -52,7 +53,9 @@ def parse_args(argv=None):
     parser.add_argument("--vae-steps", type=int, default=1500)
     parser.add_argument("--vae-batch", type=int, default=16)
     parser.add_argument("--images", type=int, default=12000, help="training scenes for the diffusion stage")
-    parser.add_argument("--unet-steps", type=int, default=4000)
+    parser.add_argument("--unet-cycles", default="4000,3000",
+                        help="diffusion steps per learning-rate cycle (comma-separated); each cycle warms up "
+                             "and decays again from half the previous cycle's peak")
     parser.add_argument("--unet-batch", type=int, default=32)
     parser.add_argument("--decoder-steps", type=int, default=1000)
     parser.add_argument("--decoder-batch", type=int, default=8)
@@ -61,6 +64,19 @@ def parse_args(argv=None):
 
 
 # ------------------------------------------------------------------ helpers
+
+def cycles(text: str) -> list[int]:
+    return [int(part) for part in str(text).split(",") if part.strip()]
+
+
+def cyclic_lr(step: int, lengths: list[int], peak: float) -> float:
+    """cosine_lr restarted at each cycle boundary, each cycle at half the previous peak."""
+    for index, length in enumerate(lengths):
+        if step < length or index == len(lengths) - 1:
+            return cosine_lr(min(step, length), length, peak)
+        step -= length
+        peak /= 2
+
 
 def cosine_lr(step: int, total: int, peak: float, warmup: int = 200, floor: float = 0.1) -> float:
     if step < warmup:
@@ -231,16 +247,18 @@ def train_diffusion(args, data, device):
         rng.setstate(resume["rng"])
         torch.set_rng_state(resume["torch_rng"])
         step = resume["step"]
-    if step >= args.unet_steps:
+    lengths = cycles(args.unet_cycles)
+    total = sum(lengths)
+    if step >= total:
         return ema_unet, ema_text
     latents_all, scenes = data["latents"], data["scenes"]
     started, pending = time.time(), []
-    bar = tqdm(total=args.unet_steps, initial=step, desc="diffusion", unit="step")
+    bar = tqdm(total=total, initial=step, desc="diffusion", unit="step")
     unet.train()
     text_encoder.train()
-    while step < args.unet_steps:
+    while step < total:
         for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, args.unet_steps, 6e-4)
+            group["lr"] = cyclic_lr(step, lengths, 6e-4)
         picks = [rng.randrange(len(scenes)) for _ in range(args.unet_batch)]
         captions = ["" if rng.random() < 0.1 else caption(scenes[i], rng) for i in picks]
         latents = latents_all[picks].to(device)
@@ -262,7 +280,7 @@ def train_diffusion(args, data, device):
         pending.append((step, loss.item()))
         bar.update(1)
         bar.set_postfix(loss=f"{pending[-1][1]:.4f}")
-        if step % args.save_every == 0 or step == args.unet_steps:
+        if step % args.save_every == 0 or step == total:
             log_losses(args.work / "losses_diffusion.csv", pending)
             pending = []
             save_state(args.work / "diffusion.pt", dict(

@@ -77,6 +77,16 @@ def test_latent_normalisation_keeps_the_decoder_output_and_whitens_the_latents()
     assert ((scaled.std(dim=(0, 2, 3)) - 1).abs() < 0.5).all()
 
 
+def test_learning_rate_cycles_warm_up_and_restart_at_half_the_peak():
+    from demo.train import cyclic_lr
+
+    assert cyclic_lr(0, [1000, 500], 6e-4) == pytest.approx(6e-4 / 200)
+    assert cyclic_lr(199, [1000, 500], 6e-4) == pytest.approx(6e-4)
+    assert cyclic_lr(999, [1000, 500], 6e-4) == pytest.approx(6e-5, rel=0.01)
+    assert cyclic_lr(1000 + 199, [1000, 500], 6e-4) == pytest.approx(3e-4)
+    assert cyclic_lr(1600, [1000, 500], 6e-4) == pytest.approx(3e-5)
+
+
 def test_the_trainer_writes_an_ordinary_sd1_checkpoint_and_resumes(tmp_path, cpu_fp32):
     from safetensors import safe_open
 
@@ -88,9 +98,9 @@ def test_the_trainer_writes_an_ordinary_sd1_checkpoint_and_resumes(tmp_path, cpu
     common = ["--work", str(work), "--out", str(out), "--plot", str(tmp_path / "loss.png"), "--vae-steps", "2", "--vae-batch", "2",
               "--images", "64", "--unet-batch", "4", "--decoder-steps", "2", "--decoder-batch", "2",
               "--save-every", "1"]
-    main(common + ["--unet-steps", "2"])
+    main(common + ["--unet-cycles", "2"])
     assert torch.load(work / "diffusion.pt", weights_only=False)["step"] == 2
-    main(common + ["--unet-steps", "3"])  # picks up at step 2
+    main(common + ["--unet-cycles", "2,1"])  # picks up at step 2, in a second cycle
     assert torch.load(work / "diffusion.pt", weights_only=False)["step"] == 3
     losses = (work / "losses_diffusion.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in losses] == ["step", "1", "2", "3"]
