@@ -14,6 +14,15 @@ TOLERANCE = 2 / 255
 pytestmark = pytest.mark.usefixtures("cpu_fp32")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread avoids waiting on a second one that a busy CPU rarely runs."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def video():
     return tiny_video_components()
