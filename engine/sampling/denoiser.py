@@ -59,8 +59,9 @@ class Denoiser:
         groups = dict(self.guider.groups)
         groups["negative"] = fill_uncond_controls(groups["positive"], groups["negative"])
         input_names = getattr(self.guider, "input_names", {})  # for error messages: DualCFG's cond1, ...
-        self.entries = [prepare(c, input_names.get(name, name), group=name)
-                        for name, conds in groups.items() for c in conds]
+        prepared = {name: [prepare(c, input_names.get(name, name), group=name) for c in conds]
+                    for name, conds in reversed(groups.items())}  # the positive's errors are reported first
+        self.entries = [entry for name in groups for entry in prepared[name]]  # uncond first, as diffusers
         self.controls = ControlRunner(model, schedule, device, dtype)
         self.keep_uncond = False    # CFG++ samplers set this: run the negative even at cfg 1
         self.last_uncond = None     # the negative's x0 prediction from the last call
