@@ -10,7 +10,9 @@ run the same command again to continue where it stopped):
 3. diffusion: a small CLIP text encoder and UNet trained together on those latents
    (epsilon prediction, SD1's noise schedule, min-SNR weighting, 10 % empty
    captions for classifier-free guidance, EMA weights), in learning-rate cycles
-   (--unet-cycles: 4,000 steps, then 3,000 more from half the peak);
+   (--unet-cycles: 4,000 steps, then 3,000 more from half the peak); from step
+   5,000 the noisiest steps weigh up to 10x more (--high-noise-from, --high-noise-cap),
+   which is where the position of a shape is decided;
 4. decoder: the autoencoder's decoder fine-tuned on whole 128 px pictures with the
    encoder frozen (as SD's "ft-MSE" VAE was), for sharper edges; the latent space
    the UNet learned does not change.
@@ -57,6 +59,9 @@ def parse_args(argv=None):
                         help="diffusion steps per learning-rate cycle (comma-separated); each cycle warms up "
                              "and decays again from half the previous cycle's peak")
     parser.add_argument("--unet-batch", type=int, default=32)
+    parser.add_argument("--high-noise-from", type=int, default=5000,
+                        help="from this diffusion step on, weigh the noisiest steps more (see train_diffusion)")
+    parser.add_argument("--high-noise-cap", type=float, default=10.0)
     parser.add_argument("--decoder-steps", type=int, default=1000)
     parser.add_argument("--decoder-batch", type=int, default=8)
     parser.add_argument("--save-every", type=int, default=250, help="steps between resumable checkpoints")
@@ -269,6 +274,11 @@ def train_diffusion(args, data, device):
         predicted = unet(noisy, timesteps, context).sample
         snr = alphas[timesteps] / (1 - alphas[timesteps])
         weight = torch.clamp(snr, max=5.0) / snr
+        if step >= args.high_noise_from:
+            # Where a shape goes is decided at the noisiest steps, where an epsilon loss
+            # barely sees the picture (its error is sqrt(SNR) x the picture's error):
+            # weigh those steps towards a picture-space loss, up to --high-noise-cap.
+            weight = weight * torch.clamp(1 / snr, min=1.0, max=args.high_noise_cap)
         loss = (weight * (predicted - noise).pow(2).mean(dim=(1, 2, 3))).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
