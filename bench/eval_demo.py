@@ -65,6 +65,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sampler", default="euler")
     parser.add_argument("--scheduler", default="normal")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--limit", type=int, help="only the first N cases (a quick look)")
     parser.add_argument("--sheet", type=Path, help="save all generated images as one contact sheet")
     args = parser.parse_args(argv)
 
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     from nodes.registry import NodeRegistry
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    cases = eval_prompts(args.seeds)
+    cases = eval_prompts(args.seeds)[:args.limit]
     images, times = [], []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
