@@ -1,8 +1,8 @@
 """Write the example input pictures the demo workflows load: python -m demo.examples
 
 - input/demo_shapes.png: a scene for img2img;
-- input/demo_inpaint.png: the same scene with its right half transparent; LoadImage
-  turns transparency into the MASK that marks what to repaint.
+- input/demo_inpaint.png: the same scene with its left half (the square) transparent;
+  LoadImage turns transparency into the MASK that marks what to repaint.
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ IMG2IMG_SCENE = Scene("square", "blue", "large", ("middle", "left"), "plain", ("
 
 
 def inpaint_example(image: Image.Image) -> Image.Image:
-    """The image with alpha 0 (repaint) on its right half and 255 (keep) on the left."""
+    """The image with alpha 0 (repaint) on its left half and 255 (keep) on the right."""
     rgba = image.convert("RGBA")
     width, height = rgba.size
     alpha = Image.new("L", rgba.size, 255)
-    alpha.paste(0, (width // 2, 0, width, height))
+    alpha.paste(0, (0, 0, width // 2, height))
     rgba.putalpha(alpha)
     return rgba
 
