@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from bench.bench_txt2img import NEGATIVE, POSITIVE, graph_prompt, timed  # noqa: E402
+from bench.bench_txt2img import diffusers_runner, euler_reference, graph_prompt, time_interleaved  # noqa: E402
 
 
 def sdxl_sized_components():
@@ -72,12 +72,9 @@ def parse_args():
 def main():
     args, steps, size = parse_args()
 
-    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
+    from diffusers import StableDiffusionXLPipeline
 
-    from engine import devices, folders
-    from engine.model import default_alphas_cumprod
-    from engine.sampling.discrete import DiscreteSchedule
-    from engine.sampling.ksampler import sampling_sigmas
+    from engine import folders
     from graph.executor import CacheConfig, PromptExecutor
     from graph.validate import validate_prompt
     from nodes.registry import NodeRegistry
@@ -101,29 +98,11 @@ def main():
             result = executor.execute(checked.prompt, f"bench-{seed}", {}, checked.outputs)
             assert result.status_str == "success", result.error
 
-        acp = default_alphas_cumprod()
-        sigmas = sampling_sigmas(DiscreteSchedule(((1 - acp) / acp) ** 0.5), "normal", steps).tolist()
-        scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                           timestep_spacing="leading")
+        sigmas, scheduler = euler_reference(steps)
         names = ("vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet")
         pipe = StableDiffusionXLPipeline(**{k: components[k] for k in names}, scheduler=scheduler)
-        pipe.to(devices.torch_device(), devices.unet_dtype())  # the device and dtype Loom uses
-        pipe.set_progress_bar_config(disable=True)
-        latent_size = size // 8
-
-        def run_diffusers(seed):
-            noise = torch.randn((1, 4, latent_size, latent_size), generator=torch.Generator("cpu").manual_seed(seed))
-            with torch.no_grad():
-                image = pipe(POSITIVE, negative_prompt=NEGATIVE, guidance_scale=args.cfg, latents=noise,
-                             height=size, width=size, sigmas=sigmas).images[0]
-            image.save(base / "diffusers.png")
-
-        run_graph(0)  # warm-up: loads the checkpoint into the model cache
-        run_diffusers(0)
-        graph_times, diffusers_times = [], []
-        for i in range(args.runs):  # interleaved, so load from other processes hits both alike
-            graph_times.append(timed(lambda: run_graph(i + 1)))
-            diffusers_times.append(timed(lambda: run_diffusers(i + 1)))
+        run_diffusers = diffusers_runner(pipe, size, args.cfg, sigmas, base / "diffusers.png")
+        graph_times, diffusers_times = time_interleaved(run_graph, run_diffusers, args.runs)
 
     graph_time, diffusers_time = statistics.median(graph_times), statistics.median(diffusers_times)
     label = "SDXL-sized" if args.realistic else "tiny SDXL"

@@ -68,6 +68,50 @@ def graph_prompt(ckpt, seed, steps, cfg, size):
     }
 
 
+def euler_reference(steps):
+    """The euler/normal sigmas Loom samples with, and the diffusers scheduler that takes them."""
+    from diffusers import EulerDiscreteScheduler
+
+    from engine.model import default_alphas_cumprod
+    from engine.sampling.discrete import DiscreteSchedule
+    from engine.sampling.ksampler import sampling_sigmas
+
+    acp = default_alphas_cumprod()
+    sigmas = sampling_sigmas(DiscreteSchedule(((1 - acp) / acp) ** 0.5), "normal", steps).tolist()
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       timestep_spacing="leading")
+    return sigmas, scheduler
+
+
+def diffusers_runner(pipe, size, cfg, sigmas, out_path):
+    """run(seed): the pipeline on the device and dtype Loom uses, seeded noise as Loom draws it."""
+    from engine import devices
+
+    pipe.to(devices.torch_device(), devices.unet_dtype())
+    pipe.set_progress_bar_config(disable=True)
+    latent_size = size // 8
+
+    def run(seed):
+        noise = torch.randn((1, 4, latent_size, latent_size), generator=torch.Generator("cpu").manual_seed(seed))
+        with torch.no_grad():
+            image = pipe(POSITIVE, negative_prompt=NEGATIVE, guidance_scale=cfg, latents=noise,
+                         height=size, width=size, sigmas=sigmas).images[0]
+        image.save(out_path)
+
+    return run
+
+
+def time_interleaved(run_graph, run_diffusers, runs):
+    """Warm both up (loads), then time them alternately so load from other processes hits both alike."""
+    run_graph(0)
+    run_diffusers(0)
+    graph_times, diffusers_times = [], []
+    for i in range(runs):
+        graph_times.append(timed(lambda: run_graph(i + 1)))
+        diffusers_times.append(timed(lambda: run_diffusers(i + 1)))
+    return graph_times, diffusers_times
+
+
 def timed(fn):
     start = time.perf_counter()
     fn()
@@ -90,12 +134,9 @@ def parse_sizes(description):
 def main():
     args, steps, size = parse_sizes(__doc__)
 
-    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+    from diffusers import StableDiffusionPipeline
 
     from engine import folders
-    from engine.model import default_alphas_cumprod
-    from engine.sampling.discrete import DiscreteSchedule
-    from engine.sampling.ksampler import sampling_sigmas
     from graph.executor import CacheConfig, PromptExecutor
     from graph.validate import validate_prompt
     from nodes.registry import NodeRegistry
@@ -120,32 +161,12 @@ def main():
             result = executor.execute(checked.prompt, f"bench-{seed}", {}, checked.outputs)
             assert result.status_str == "success", result.error
 
-        acp = default_alphas_cumprod()
-        sigmas = sampling_sigmas(DiscreteSchedule(((1 - acp) / acp) ** 0.5), "normal", steps).tolist()
-        scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                           timestep_spacing="leading")
+        sigmas, scheduler = euler_reference(steps)
         pipe = StableDiffusionPipeline(**{k: components[k] for k in ("vae", "text_encoder", "tokenizer", "unet")},
                                        scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                        requires_safety_checker=False)
-        from engine import devices
-
-        pipe.to(devices.torch_device(), devices.unet_dtype())  # the device and dtype Loom uses
-        pipe.set_progress_bar_config(disable=True)
-        latent_size = size // 8
-
-        def run_diffusers(seed):
-            noise = torch.randn((1, 4, latent_size, latent_size), generator=torch.Generator("cpu").manual_seed(seed))
-            with torch.no_grad():
-                image = pipe(POSITIVE, negative_prompt=NEGATIVE, guidance_scale=args.cfg, latents=noise,
-                             height=size, width=size, sigmas=sigmas).images[0]
-            image.save(base / "diffusers.png")
-
-        run_graph(0)  # warm-up: loads the checkpoint into the model cache
-        run_diffusers(0)
-        graph_times, diffusers_times = [], []
-        for i in range(args.runs):  # interleaved, so load from other processes hits both alike
-            graph_times.append(timed(lambda: run_graph(i + 1)))
-            diffusers_times.append(timed(lambda: run_diffusers(i + 1)))
+        run_diffusers = diffusers_runner(pipe, size, args.cfg, sigmas, base / "diffusers.png")
+        graph_times, diffusers_times = time_interleaved(run_graph, run_diffusers, args.runs)
         reseed_time = timed(lambda: run_graph(1000, clear_cache=False))
 
     graph_time, diffusers_time = statistics.median(graph_times), statistics.median(diffusers_times)
