@@ -90,6 +90,19 @@ def cosine_lr(step: int, total: int, peak: float, warmup: int = 200, floor: floa
     return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def pixel_loss(decoded, images):
+    """L1 + MSE between pictures in -1..1."""
+    return (decoded - images).abs().mean() + (decoded - images).pow(2).mean()
+
+
+def optimise(optimizer, loss, parameters) -> None:
+    """One step: gradients of `loss`, clipped to norm 1, applied."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    optimizer.step()
+
+
 def save_state(path: Path, state: dict) -> None:
     temporary = path.with_suffix(".tmp")
     torch.save(state, temporary)
@@ -142,13 +155,9 @@ def train_autoencoder(args, device) -> torch.nn.Module:
         images = image_crops(rng, args.vae_batch, models.IMAGE_SIZE, 64).to(device)
         posterior = vae.encode(images).latent_dist
         decoded = vae.decode(posterior.sample()).sample
-        reconstruction = (decoded - images).abs().mean() + (decoded - images).pow(2).mean()
+        reconstruction = pixel_loss(decoded, images)
         kl = posterior.kl().mean() / images[0].numel()
-        loss = reconstruction + 1e-6 * kl
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        optimizer.step()
+        optimise(optimizer, reconstruction + 1e-6 * kl, vae.parameters())
         step += 1
         pending.append((step, reconstruction.item()))
         bar.update(1)
@@ -280,10 +289,7 @@ def train_diffusion(args, data, device):
             # weigh those steps towards a picture-space loss, up to --high-noise-cap.
             weight = weight * torch.clamp(1 / snr, min=1.0, max=args.high_noise_cap)
         loss = (weight * (predicted - noise).pow(2).mean(dim=(1, 2, 3))).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
+        optimise(optimizer, loss, parameters)
         step += 1
         update_ema(ema_unet, unet, step)
         update_ema(ema_text, text_encoder, step)
@@ -342,11 +348,8 @@ def finetune_decoder(args, vae, device):
         with torch.no_grad():
             latents = vae.encode(images).latent_dist.mean
         decoded = vae.decode(latents).sample
-        loss = (decoded - images).abs().mean() + (decoded - images).pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
-        optimizer.step()
+        loss = pixel_loss(decoded, images)
+        optimise(optimizer, loss, trained)
         step += 1
         pending.append((step, loss.item()))
         bar.update(1)
