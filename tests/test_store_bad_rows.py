@@ -47,11 +47,12 @@ def test_bad_rows_are_quarantined_and_the_server_starts(tmp_path):
 
     async def scenario(url):
         async with aiohttp.ClientSession() as session:
+            # The queue first: a prompt that leaves the queue before the history is read is in the history.
+            async with session.get(f"{url}/queue") as response:
+                queue = await response.json()
             async with session.get(f"{url}/history") as response:
                 assert response.status == 200
                 history = await response.json()
-            async with session.get(f"{url}/queue") as response:
-                queue = await response.json()
             async with session.post(f"{url}/prompt", json={"prompt": slow_prompt()}) as response:
                 assert response.status == 200
                 posted = await response.json()
